@@ -1,0 +1,255 @@
+"""Predicates and response checks -> ``CheckResult`` data (a failed check is never an exception)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .model import Assertion, ExpectSpec
+from .query import MISSING, header_value, json_value
+from .results import CheckResult
+from .schemas import SchemaStore
+
+JSON_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
+_NOT_JSON: Any = object()
+
+
+@dataclass
+class ResponseView:
+    """What checks and captures read from a response; the JSON body is parsed once, on demand."""
+
+    status: int
+    headers: Any
+    text: str
+    elapsed_ms: float
+    json_error: str = ""
+    _json: Any = field(default=_NOT_JSON, repr=False)
+    events: list[Any] | None = None
+
+    @property
+    def json(self) -> Any:
+        """The parsed body, or ``MISSING`` (with ``json_error`` set) when it is not JSON."""
+        if self._json is _NOT_JSON:
+            try:
+                self._json = json.loads(self.text) if self.text.strip() else MISSING
+                if self._json is MISSING:
+                    self.json_error = "the body is empty"
+            except ValueError as exc:
+                self._json = MISSING
+                self.json_error = f"the body is not JSON ({exc})"
+        return self._json
+
+
+def show(value: Any, limit: int = 120) -> str:
+    """A short JSON-ish rendering of a value for messages."""
+    if value is MISSING:
+        return "(nothing)"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a Python value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if value.is_integer() else "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """Equality with JSON semantics: ``true`` is not ``1``, ``1`` is ``1.0``."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool) and left == right
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        return left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right))
+    return type(left) is type(right) and left == right
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _compare(op: str) -> Callable[[Any, Any], tuple[bool, str]]:
+    symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
+    func = {"gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}[op]
+
+    def check(actual: Any, expected: Any) -> tuple[bool, str]:
+        left, right = _number(actual), _number(expected)
+        if left is None or right is None:
+            if isinstance(actual, str) and isinstance(expected, str):
+                return func(actual, expected), f"{symbol} {show(expected)}"
+            return False, f"{symbol} {show(expected)} (a number)"
+        return func(left, right), f"{symbol} {show(expected)}"
+
+    return check
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, str):
+        return str(expected) in actual
+    if isinstance(actual, (list, tuple)):
+        return any(json_equal(item, expected) for item in actual)
+    if isinstance(actual, dict):
+        return expected in actual
+    return False
+
+
+def _length(actual: Any) -> int | None:
+    return len(actual) if isinstance(actual, (str, list, tuple, dict)) else None
+
+
+def _loose_equal(actual: Any, expected: Any, text_actual: bool) -> bool:
+    if text_actual and not isinstance(expected, str) and expected is not None:
+        expected = json.dumps(expected) if not isinstance(expected, (int, float)) or isinstance(expected, bool) else str(expected)
+        expected = {"true": "true", "false": "false"}.get(expected, expected)
+    return json_equal(actual, expected)
+
+
+def evaluate(predicate: Any, actual: Any, text_actual: bool = False) -> tuple[bool, str]:
+    """Whether ``actual`` satisfies ``predicate``; also returns what was expected, as text.
+
+    ``text_actual`` marks values that are always text (headers, the body): a plain
+    number or boolean in the predicate is then compared with its text form.
+    """
+    from .loader import OPERATORS
+
+    if not (isinstance(predicate, dict) and predicate and all(key in OPERATORS for key in predicate)):
+        if actual is MISSING:
+            return False, show(predicate)
+        return _loose_equal(actual, predicate, text_actual), show(predicate)
+    failed: list[str] = []
+    wanted: list[str] = []
+    for op, expected in predicate.items():
+        ok, text = _evaluate_op(op, expected, actual, text_actual)
+        wanted.append(text)
+        if not ok:
+            failed.append(text)
+    return not failed, ", ".join(failed or wanted)
+
+
+def _evaluate_op(op: str, expected: Any, actual: Any, text_actual: bool) -> tuple[bool, str]:
+    if op == "exists":
+        present = actual is not MISSING
+        return present == bool(expected), "present" if expected else "absent"
+    if actual is MISSING:
+        return False, f"{op} {show(expected)}"
+    if op == "eq":
+        return _loose_equal(actual, expected, text_actual), f"== {show(expected)}"
+    if op == "ne":
+        return not _loose_equal(actual, expected, text_actual), f"!= {show(expected)}"
+    if op in ("gt", "ge", "lt", "le"):
+        return _compare(op)(actual, expected)
+    if op == "contains":
+        return _contains(actual, expected), f"contains {show(expected)}"
+    if op == "not_contains":
+        return not _contains(actual, expected), f"does not contain {show(expected)}"
+    if op == "matches":
+        text = actual if isinstance(actual, str) else show(actual, 10_000)
+        return re.search(str(expected), text) is not None, f"matches /{expected}/"
+    if op == "type":
+        kind = json_type(actual)
+        ok = kind == expected or (expected == "number" and kind == "integer")
+        return ok, f"type {expected}"
+    if op == "length":
+        length = _length(actual)
+        if length is None:
+            return False, f"length {show(expected)} (of a string, array or object)"
+        ok, text = evaluate(expected, length)
+        return ok, f"length {text}"
+    if op == "in":
+        options = expected if isinstance(expected, list) else [expected]
+        return any(_loose_equal(actual, option, text_actual) for option in options), f"one of {show(options)}"
+    raise ValueError(f"unknown operator {op!r}")  # the loader rejects these first
+
+
+def status_matches(expected: Any, status: int) -> bool:
+    """``200``, ``[200, 201]`` or a class such as ``2xx``."""
+    if isinstance(expected, list):
+        return any(status_matches(item, status) for item in expected)
+    if isinstance(expected, str) and re.fullmatch(r"[1-5]xx", expected.strip().lower()):
+        return status // 100 == int(expected.strip()[0])
+    try:
+        return int(expected) == status
+    except (TypeError, ValueError):
+        return False
+
+
+def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView) -> CheckResult:
+    """Check one rendered assertion against the response."""
+    kind, target, loc = assertion.kind, assertion.target, assertion.location
+    if kind == "status":
+        ok = status_matches(predicate, response.status)
+        return CheckResult("status", "", ok, show(predicate), str(response.status), "" if ok else "unexpected status", loc)
+    if kind == "max_ms":
+        ok = response.elapsed_ms <= float(predicate)
+        return CheckResult("max_ms", "", ok, f"<= {predicate} ms", f"{response.elapsed_ms:.0f} ms", "" if ok else "too slow", loc)
+    if kind == "header":
+        actual = header_value(response.headers, target)
+        ok, expected = evaluate(predicate, actual, text_actual=True)
+        return CheckResult("header", target, ok, expected, show(actual), "" if ok else "header mismatch", loc)
+    if kind == "body":
+        ok, expected = evaluate(predicate, response.text, text_actual=True)
+        return CheckResult("body", "", ok, expected, show(response.text), "" if ok else "body mismatch", loc)
+    document = response.json
+    if document is MISSING and response.json_error:
+        return CheckResult(kind, target, False, _expected_text(predicate), "(no JSON)", response.json_error, loc)
+    actual = json_value(target, document)
+    ok, expected = evaluate(predicate, actual)
+    return CheckResult("json", target, ok, expected, show(actual), "" if ok else "value mismatch", loc)
+
+
+def _expected_text(predicate: Any) -> str:
+    return evaluate(predicate, MISSING)[1]
+
+
+def check_schema(expect: ExpectSpec, response: ResponseView, store: SchemaStore) -> list[CheckResult]:
+    """Validate the JSON body against ``expect.schema``: one result per violation, or one pass."""
+    ref = expect.schema
+    assert ref is not None
+    name = ref.path or "(inline)"
+    if ref.fragment:
+        name += f"#{ref.fragment}"
+    document = response.json
+    if document is MISSING and response.json_error:
+        return [CheckResult("schema", name, False, "a JSON body", "(no JSON)", response.json_error, ref.location)]
+    violations = store.validate(ref, document)
+    if not violations:
+        return [CheckResult("schema", name, True, location=ref.location)]
+    return [
+        CheckResult("schema", name, False, f"{v.keyword} holds", "", v.message, ref.location, pointer=v.pointer or "/", keyword=v.keyword)
+        for v in violations
+    ]

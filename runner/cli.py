@@ -1,0 +1,172 @@
+"""The command line: click commands -> plan -> engine.  The ONE place errors become messages.
+
+Heavy modules (httpx, jsonschema, jinja2, rich) are imported inside the commands,
+so ``runner --help`` and ``runner --version`` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, TypeVar
+
+import click
+
+from . import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _variables_options(func: F) -> F:
+    func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats collection vars, environment and data rows). VALUE is JSON when it parses, else text.")(func)
+    func = click.option("-e", "--env", "env_file", type=click.Path(dir_okay=False), help="Environment file (YAML mapping of variables, with optional 'secrets').")(func)
+    return func
+
+
+def _traceback_option(func: F) -> F:
+    return click.option("--traceback", is_flag=True, hidden=True, help="Show Python tracebacks for internal errors.")(func)
+
+
+def _fail(error: Exception, traceback: bool = False) -> None:
+    """Print a ``RunnerError`` (or an unexpected exception) and exit with its code."""
+    from .errors import RunnerError
+
+    if isinstance(error, RunnerError):
+        click.echo(error.format(), err=True)
+        sys.exit(error.exit_code)
+    if traceback:
+        raise error
+    click.echo(f"internal error: {type(error).__name__}: {error}\n(run again with --traceback for details; please report this)", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def _guard(traceback: bool, action: Callable[[], int]) -> None:
+    from .errors import RunInterrupted, RunnerError
+
+    try:
+        code = action()
+    except (KeyboardInterrupt, RunInterrupted):
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except RunnerError as error:
+        _fail(error)
+    except click.exceptions.Exit:
+        raise
+    except Exception as error:  # the last line of defence: never a bare traceback
+        _fail(error, traceback)
+    else:
+        sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="runner")
+def main() -> None:
+    """Run HTTP request collections written in YAML: check every response, report, exit honestly.
+
+    Exit codes: 0 every request passed, 1 a request failed, 2 invalid input or
+    usage (nothing was sent), 130 interrupted.
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_variables_options
+@click.option("--mock", is_flag=True, help="Serve every request's saved example from a loopback server and run against it.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
+@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words with and/or/not and parentheses.")
+@click.option("--bail", is_flag=True, help="Stop at the first failed request.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
+@click.option("--iterations", type=click.IntRange(min=1), default=1, show_default=True, help="Run every collection N times.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
+@click.option("--retries", type=click.IntRange(min=0), help="Retry each request up to N times (see docs/format.md#retries).")
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every request and response (secrets masked).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+@click.option("--no-color", is_flag=True, help="No colours (also when NO_COLOR is set or output is not a terminal).")
+@_traceback_option
+def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, reports: tuple[str, ...], selection: str | None, bail: bool, jobs: int, data_file: str | None, iterations: int, timeout: float | None, retries: int | None, insecure: bool, verbose: bool, quiet: bool, no_color: bool, traceback: bool) -> None:
+    """Run collections (files, or folders of *.yaml) and check every response."""
+
+    def action() -> int:
+        from .errors import UsageError
+        from .session import RunSettings, run_session
+
+        if verbose and quiet:
+            raise UsageError("-v and -q cannot be used together")
+        settings = RunSettings(
+            paths=list(paths), env_file=env_file, cli_vars=list(cli_vars), mock=mock, reports=list(reports),
+            selection=selection, bail=bail, jobs=jobs, data_file=data_file, iterations=iterations,
+            timeout=timeout, retries=retries, insecure=insecure, verbose=verbose, quiet=quiet,
+            color=_color(no_color),
+        )
+        return run_session(settings)
+
+    _guard(traceback, action)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_variables_options
+@_traceback_option
+def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], traceback: bool) -> None:
+    """Check collections without sending anything: format, templates, variables, schemas, examples."""
+
+    def action() -> int:
+        from .plan import PlanInput, build_plan
+
+        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0"), check_saved_examples=True)
+        count = sum(len(c.requests) for c in plan.collections)
+        click.echo(f"ok: {len(plan.collections)} collection(s), {count} request(s), nothing sent")
+        return EXIT_OK
+
+    _guard(traceback, action)
+
+
+@main.command()
+@click.argument("path", metavar="PATH")
+@click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
+@click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
+@_variables_options
+@click.option("--mock", is_flag=True, hidden=True)
+@_traceback_option
+def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], mock: bool, traceback: bool) -> None:
+    """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
+
+    def action() -> int:
+        from .show import show_requests
+
+        click.echo(show_requests(path, request_name, output_format, env_file, list(cli_vars)), nl=False)
+        return EXIT_OK
+
+    _guard(traceback, action)
+
+
+@main.command("mock")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True, help="Port (0 picks a free one).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every request served.")
+@_traceback_option
+def mock_command(paths: tuple[str, ...], host: str, port: int, verbose: bool, traceback: bool) -> None:
+    """Serve every request's saved example over HTTP until Ctrl-C."""
+
+    def action() -> int:
+        from .mock import serve_forever
+
+        serve_forever(list(paths), host, port, verbose)
+        return EXIT_OK
+
+    _guard(traceback, action)
+
+
+def _color(no_color: bool) -> bool:
+    if no_color or "NO_COLOR" in os.environ:
+        return False
+    return sys.stdout.isatty()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,355 @@
+"""Per request: render -> send -> check -> capture -> emit.  Per run: selection, --bail, --jobs.
+
+The engine never raises for a failed check or a transport fault: those become
+``RequestResult`` data.  Reporters subscribe to its events; with ``--jobs`` the
+events of each collection are delivered in plan order, whatever order the
+collections finish in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .assertions import ResponseView, check_assertion, check_schema, show
+from .errors import TransportError
+from .http import HttpClients, HttpResponse, send
+from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
+from .query import MISSING, header_value, json_value, regex_value
+from .render import RenderedRequest, RunOptions, is_skipped, render_request
+from .reports.base import Reporter, Reporters
+from .results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    Attempt,
+    CheckResult,
+    CollectionResult,
+    RequestResult,
+    RunResult,
+    SentRequest,
+)
+from .schemas import SchemaStore
+from .templating import TemplateError, Templates
+from .variables import Scope
+
+EXCERPT_BYTES = 2048
+
+
+@dataclass
+class CollectionRun:
+    """One collection to run once: its spec, its variables, which requests, which iteration."""
+
+    collection: CollectionSpec
+    scope: Scope
+    selected: tuple[int, ...]
+    iteration: int | None = None
+
+
+@dataclass
+class RunContext:
+    """What every request of the run shares."""
+
+    templates: Templates
+    schemas: SchemaStore
+    options: RunOptions
+    bail: bool = False
+    jobs: int = 1
+    stream_reader: Any = None
+    keep_bodies: bool = False
+    sleep: Callable[[float], Any] = asyncio.sleep
+    stop: bool = field(default=False)
+
+
+def select_requests(collection: CollectionSpec, expression: str | None) -> tuple[int, ...]:
+    """Indexes of the requests whose name or tags match ``-k`` (all when no expression)."""
+    if not expression:
+        return tuple(range(len(collection.requests)))
+    from .selection import matches
+
+    return tuple(spec.index for spec in collection.requests if matches(expression, spec.name, spec.tags))
+
+
+async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: list[Reporter]) -> RunResult:
+    """Run every collection of the plan and return the run's result."""
+    fanout = Reporters(reporters)
+    run = RunResult(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    fanout.run_started(plan)
+    started = time.perf_counter()
+    clients = HttpClients(insecure=context.options.insecure)
+    try:
+        if context.jobs <= 1:
+            for item in plan:
+                if context.stop:
+                    break
+                run.collections.append(await _run_collection(item, context, clients, fanout))
+        else:
+            run.collections.extend(await _run_parallel(plan, context, clients, fanout))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        run.interrupted = True
+    finally:
+        await clients.aclose()
+        run.elapsed_ms = (time.perf_counter() - started) * 1000
+    fanout.run_finished(run)
+    return run
+
+
+async def _run_parallel(plan: list[CollectionRun], context: RunContext, clients: HttpClients, fanout: Reporters) -> list[CollectionResult]:
+    from .reports.base import BufferedReporters
+
+    semaphore = asyncio.Semaphore(context.jobs)
+    ordered = BufferedReporters(fanout, len(plan))
+
+    async def one(position: int, item: CollectionRun) -> CollectionResult:
+        async with semaphore:
+            if context.stop:
+                result = CollectionResult(item.collection.name, item.collection.path, iteration=item.iteration)
+                ordered.finish(position)
+                return result
+            result = await _run_collection(item, context, clients, ordered.channel(position))
+            ordered.finish(position)
+            return result
+
+    tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(plan)]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        ordered.flush_all()
+        raise
+
+
+async def _run_collection(item: CollectionRun, context: RunContext, clients: HttpClients, fanout: Any) -> CollectionResult:
+    collection = item.collection
+    result = CollectionResult(collection.name, collection.path, iteration=item.iteration)
+    fanout.collection_started(collection, item.iteration)
+    started = time.perf_counter()
+    client = clients.client(collection.tls)
+    scope = item.scope
+    try:
+        for index in item.selected:
+            if context.stop:
+                break
+            spec = collection.requests[index]
+            outcome = await run_request(collection, spec, scope, context, client, item.iteration)
+            result.requests.append(outcome)
+            fanout.request_finished(outcome)
+            if context.bail and outcome.outcome in (FAILED, ERROR):
+                context.stop = True
+    finally:
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
+        fanout.collection_finished(result)
+    return result
+
+
+def _base_result(collection: CollectionSpec, spec: RequestSpec, iteration: int | None, outcome: str) -> RequestResult:
+    return RequestResult(
+        collection=collection.name,
+        name=spec.name,
+        method=spec.method,
+        url=str(spec.url),
+        location=spec.location,
+        outcome=outcome,
+        iteration=iteration,
+        tags=spec.tags,
+    )
+
+
+async def run_request(
+    collection: CollectionSpec,
+    spec: RequestSpec,
+    scope: Scope,
+    context: RunContext,
+    client: Any,
+    iteration: int | None = None,
+) -> RequestResult:
+    """Render, send (with retries), check and capture one request."""
+    redactor = scope.redactor
+    result = _base_result(collection, spec, iteration, PASSED)
+    try:
+        if is_skipped(spec, scope, context.templates):
+            result.outcome = SKIPPED
+            result.skip_reason = "skip condition is true"
+            return result
+        request = render_request(collection, spec, scope, context.templates, context.options)
+    except TemplateError as exc:
+        result.outcome = ERROR
+        result.error_kind = "template"
+        result.error = redactor.mask(f"cannot render the request: {exc.message}")
+        return result
+    result.url = redactor.mask(_full_url(request))
+    result.request = _sent(request, redactor)
+    retry = _retry_policy(spec, collection, context.options)
+    response: HttpResponse | None = None
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = await send(client, request, context.stream_reader)
+            result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
+            delay = _retry_delay(retry, request.method, attempt, response=response)
+        except TransportError as exc:
+            result.attempts.append(Attempt(attempt, None, 0.0, redactor.mask(exc.cause)))
+            delay = _retry_delay(retry, request.method, attempt, transport=True)
+            if delay is None:
+                result.outcome = ERROR
+                result.error_kind = exc.kind
+                result.error = redactor.mask(exc.cause)
+                return result
+        if delay is None:
+            break
+        await context.sleep(delay)
+    assert response is not None
+    _fill_response(result, response, redactor)
+    view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
+    checks = check_response(spec, request, view, response, context)
+    checks.extend(capture_values(spec.captures, view, scope))
+    result.checks = checks
+    if response.truncated:
+        checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
+    if any(not check.passed for check in checks):
+        result.outcome = FAILED
+    if result.outcome == FAILED or context.keep_bodies:
+        result.body_excerpt = redactor.mask(_excerpt(view.text))
+    for check in checks:
+        check.expected = redactor.mask(check.expected)
+        check.actual = redactor.mask(check.actual)
+        check.message = redactor.mask(check.message)
+    return result
+
+
+def _full_url(request: RenderedRequest) -> str:
+    if not request.params:
+        return request.url
+    from urllib.parse import urlencode
+
+    joiner = "&" if "?" in request.url else "?"
+    return f"{request.url}{joiner}{urlencode(request.params)}"
+
+
+def _sent(request: RenderedRequest, redactor: Any) -> SentRequest:
+    body = ""
+    if request.content is not None:
+        body = request.content[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    elif request.form:
+        from urllib.parse import urlencode
+
+        body = urlencode(request.form)
+    elif request.files:
+        body = "(multipart: " + ", ".join(name for name, _ in request.files) + ")"
+    return SentRequest(request.method, redactor.mask(_full_url(request)), redactor.mask_headers(request.headers), redactor.mask(body))
+
+
+def _fill_response(result: RequestResult, response: HttpResponse, redactor: Any) -> None:
+    result.status = response.status
+    result.elapsed_ms = response.elapsed_ms
+    result.size = len(response.body)
+    result.content_type = response.headers.get("content-type", "")
+    result.response_headers = redactor.mask_headers(list(response.headers.items()))
+    result.first_event_ms = response.first_event_ms
+    result.event_count = len(response.events) if response.events is not None else None
+
+
+def _excerpt(text: str) -> str:
+    if len(text) <= EXCERPT_BYTES:
+        return text
+    return text[:EXCERPT_BYTES] + f"... ({len(text) - EXCERPT_BYTES} more characters)"
+
+
+def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:
+    """Every check of ``expect`` against the response; all of them run, failed or not."""
+    checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions]
+    if spec.expect.schema is not None:
+        checks.extend(check_schema(spec.expect, view, context.schemas))
+    if spec.expect.events is not None or response.events is not None:
+        from .streaming import check_events
+
+        checks.extend(check_events(spec.expect.events, response, context, context.templates))
+    return checks
+
+
+def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope: Scope) -> list[CheckResult]:
+    """Store every capture in ``scope``; a capture that finds nothing is a failed check."""
+    failures = []
+    for capture in captures:
+        value = extract(capture, view)
+        if value is MISSING:
+            reason = view.json_error if capture.source == "json" and view.json_error else "nothing matched"
+            failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", "(nothing)", reason, capture.location))
+            continue
+        scope.capture(capture.name, value, capture.secret)
+    return failures
+
+
+def extract(capture: CaptureSpec, view: ResponseView) -> Any:
+    """The value a capture takes from a response, or ``MISSING``."""
+    if capture.source == "json":
+        document = view.json
+        return MISSING if document is MISSING else json_value(capture.expr, document)
+    if capture.source == "header":
+        return header_value(view.headers, capture.expr)
+    if capture.source == "regex":
+        return regex_value(capture.expr, view.text)
+    if capture.source == "status":
+        return view.status
+    from .streaming import extract_from_events
+
+    return extract_from_events(capture, view)
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+def _retry_policy(spec: RequestSpec, collection: CollectionSpec, options: RunOptions) -> RetrySpec | None:
+    policy = spec.retries or collection.retries
+    if options.retries is not None:
+        policy = RetrySpec(count=options.retries) if policy is None else RetrySpec(options.retries, policy.backoff, policy.max_delay, policy.on, policy.methods)
+    return policy if policy is not None and policy.count > 0 else None
+
+
+def _retry_delay(policy: RetrySpec | None, method: str, attempt: int, response: HttpResponse | None = None, transport: bool = False) -> float | None:
+    """Seconds to wait before the next attempt, or None when there is none."""
+    if policy is None or attempt > policy.count or method.upper() not in policy.methods:
+        return None
+    if transport:
+        if "transport" not in policy.on:
+            return None
+    else:
+        assert response is not None
+        status = response.status
+        if not any(status == rule or (isinstance(rule, str) and rule[:1] == str(status)[:1] and rule.endswith("xx")) for rule in policy.on):
+            return None
+        after = retry_after_seconds(response.headers.get("retry-after"))
+        if after is not None:
+            return min(after, policy.max_delay)
+    delay = policy.backoff * (2 ** (attempt - 1))
+    return min(policy.max_delay, delay * (0.5 + random.random()))  # jitter: 50-150 %
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+__all__ = ["CollectionRun", "RunContext", "run_plan", "run_request", "select_requests", "show", "ERROR"]

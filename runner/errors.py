@@ -1,0 +1,147 @@
+"""The one exception tree of the runner, and where input came from.
+
+::
+
+    RunnerError                 exit 2: anything that stops a run before or outside a request
+     +-- InputError             invalid input: YAML, format, template, environment, schema
+     +-- UsageError             bad command line (unknown request name, bad --var, ...)
+     +-- ReportError            a report could not be written
+    TransportError              a request could not be completed (refused, timeout, TLS, ...);
+                                never escapes the engine: it becomes a failed RequestResult
+    RunInterrupted              Ctrl-C: reports are written for what finished, exit 130
+
+Failed checks are not exceptions: they are ``CheckResult`` data.  ``cli.py`` is the
+only place that turns a ``RunnerError`` into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: file, 1-based line and column, JSON pointer in the file."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        text = self.file
+        if self.line:
+            text += f":{self.line}"
+            if self.col:
+                text += f":{self.col}"
+        return text
+
+    def describe(self) -> str:
+        """``file:line:col (pointer)`` for messages."""
+        where = str(self)
+        path = pointer_to_path(self.pointer)
+        return f"{where} ({path})" if path else where
+
+
+def pointer_to_path(pointer: str) -> str:
+    """Turn ``/requests/1/expect/status`` into ``requests[1].expect.status``."""
+    if not pointer:
+        return ""
+    out = ""
+    for part in pointer.lstrip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if part.isdigit():
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass
+class Problem:
+    """One thing wrong with the input, with where it is and an optional hint."""
+
+    message: str
+    location: Location | None = None
+    hint: str = ""
+    source_line: str = ""
+
+
+class RunnerError(Exception):
+    """Base of every error the runner reports to the user."""
+
+    exit_code = 2
+
+    def format(self) -> str:
+        """The text shown to the user."""
+        return str(self)
+
+
+class InputError(RunnerError):
+    """The input is invalid; holds every problem found, so they are shown together."""
+
+    def __init__(self, problems: list[Problem] | Problem | str, location: Location | None = None):
+        if isinstance(problems, str):
+            problems = [Problem(problems, location)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = problems
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        """Every problem as a block: message, location arrow, source line with caret, hint."""
+        blocks = []
+        for problem in self.problems:
+            lines = [f"error: {problem.message}"]
+            if problem.location is not None:
+                lines.append(f"  --> {problem.location.describe()}")
+                if problem.source_line:
+                    number = str(problem.location.line)
+                    pad = " " * len(number)
+                    lines.append(f"  {pad} |")
+                    lines.append(f"  {number} | {problem.source_line}")
+                    if problem.location.col:
+                        lines.append(f"  {pad} | {' ' * (problem.location.col - 1)}^")
+            if problem.hint:
+                lines.append(f"  hint: {problem.hint}")
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+class UsageError(RunnerError):
+    """The command line is wrong."""
+
+
+class ReportError(RunnerError):
+    """A report file could not be written."""
+
+
+class TransportError(Exception):
+    """A request could not be completed; ``cause`` is a one-line reason for reports."""
+
+    def __init__(self, cause: str, kind: str = "transport"):
+        super().__init__(cause)
+        self.cause = cause
+        self.kind = kind
+
+
+class RunInterrupted(Exception):
+    """The user pressed Ctrl-C."""
+
+    exit_code = 130
+
+
+@dataclass
+class ProblemList:
+    """Collects problems while loading so they can be raised together."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, message: str, location: Location | None = None, hint: str = "") -> None:
+        """Record a problem."""
+        self.problems.append(Problem(message, location, hint))
+
+    def raise_if_any(self) -> None:
+        """Raise an ``InputError`` holding every problem recorded so far."""
+        if self.problems:
+            raise InputError(list(self.problems))

@@ -1,0 +1,450 @@
+"""Find collection files, validate them against the published format schema, build the model.
+
+Every problem of a file is collected and raised together as one ``InputError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, Location, Problem
+from .model import (
+    Assertion,
+    AuthSpec,
+    BodySpec,
+    CaptureSpec,
+    CollectionSpec,
+    EnvironmentSpec,
+    EventsSpec,
+    ExampleSpec,
+    ExpectSpec,
+    RequestSpec,
+    RetrySpec,
+    SchemaRef,
+    TlsSpec,
+)
+from .source import SourceDoc, escape_pointer, read_yaml, scalar_pitfall
+
+OPERATORS = frozenset(
+    {"eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains", "matches", "type", "length", "exists", "in"}
+)
+BODY_KEYS = ("json", "form", "multipart", "body")
+COLLECTION_SCHEMA = Path(__file__).parent / "data" / "collection.schema.json"
+
+
+def find_collections(paths: list[str]) -> list[Path]:
+    """Expand files and folders (``*.yaml``/``*.yml``, sorted) into collection files."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not files:
+                raise InputError(f"no collection files (*.yaml, *.yml) in folder {raw}")
+            found.extend(files)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError(f"no such file or folder: {raw}")
+    return found
+
+
+@lru_cache(maxsize=1)
+def _format_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(COLLECTION_SCHEMA.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def load_collection(path: Path | str) -> CollectionSpec:
+    """Read, validate and build one collection; raises ``InputError`` with every problem."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        kind = "empty" if doc.data is None else f"a {type(doc.data).__name__}"
+        raise InputError(doc.problem(f"a collection must be a mapping with a 'requests' list; this file is {kind}", ""))
+    problems = format_problems(doc, _format_validator())
+    if problems:
+        raise InputError(problems)
+    builder = _Builder(doc)
+    collection = builder.collection()
+    if builder.problems:
+        raise InputError(builder.problems)
+    return collection
+
+
+def load_environment(path: Path | str) -> EnvironmentSpec:
+    """Read an environment file: a mapping of variables plus an optional ``secrets`` list."""
+    doc = read_yaml(path)
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise InputError(doc.problem("an environment file must be a mapping of variable names to values", ""))
+    problems: list[Problem] = []
+    secrets = data.get("secrets", [])
+    if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
+        problems.append(doc.problem("'secrets' must be a list of variable names", "/secrets"))
+        secrets = []
+    values = {}
+    for name, value in data.items():
+        if name == "secrets":
+            continue
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            problems.append(doc.problem(f"invalid variable name {name!r}", f"/{escape_pointer(name)}", "use letters, digits and _"))
+            continue
+        values[name] = value
+    for name in secrets:
+        if name not in values:
+            problems.append(doc.problem(f"secret {name!r} is not a variable of this file", "/secrets"))
+    if problems:
+        raise InputError(problems)
+    locations = {name: doc.location(f"/{escape_pointer(name)}") for name in values}
+    return EnvironmentSpec(str(path), values, locations, frozenset(secrets))
+
+
+# -- format schema errors -> problems ----------------------------------------------------------
+
+
+def format_problems(doc: SourceDoc, validator: Any) -> list[Problem]:
+    """Validate ``doc.data`` against the format schema and explain each error."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        for problem in _explain(doc, error):
+            key = (problem.message, str(problem.location))
+            if key not in seen:
+                seen.add(key)
+                problems.append(problem)
+    return problems
+
+
+def _pointer(path: Any) -> str:
+    return "".join(f"/{escape_pointer(part)}" for part in path)
+
+
+def _deepest(error: Any) -> Any:
+    """For anyOf/oneOf errors, the sub-error that went furthest into the instance."""
+    from jsonschema.exceptions import best_match, relevance
+
+    if not error.context:
+        return error
+    candidates = [e for e in error.context if e.validator not in ("type", "const", "enum", "not")] or error.context
+    deepest = max(candidates, key=lambda e: (len(e.absolute_path), -relevance(e)[0] if callable(relevance) else 0))
+    if len(deepest.absolute_path) > len(error.absolute_path):
+        return _deepest(deepest)
+    return best_match([error]) if error.validator not in ("anyOf", "oneOf") else error
+
+
+def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
+    error = _deepest(error)
+    pointer = _pointer(error.absolute_path)
+    where = _where(error.absolute_path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        patterns = list(error.schema.get("patternProperties", {}))
+        out = []
+        for key in error.instance:
+            if key in allowed or any(re.search(p, str(key)) for p in patterns):
+                continue
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else "")
+            out.append(doc.problem(f"{where}: unknown key {key!r}", f"{pointer}/{escape_pointer(key)}", hint, key=True))
+        return out
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else error.message
+        return [doc.problem(f"{where}: missing required key {name!r}", pointer)]
+    if error.validator == "not" and isinstance(error.instance, dict):
+        present = [key for key in BODY_KEYS if key in error.instance]
+        if len(present) > 1:
+            return [doc.problem(f"{where}: a request has at most one body, found {', '.join(present)}", pointer, "keep one of json, form, multipart, body")]
+        present = [key for key in ("json", "body", "events") if key in error.instance]
+        if len(present) > 1:
+            return [doc.problem(f"{where}: an example has at most one of json, body, events; found {', '.join(present)}", pointer)]
+    value = error.instance
+    message = f"{where}: {_short(error)}"
+    hint = scalar_pitfall(doc, pointer, value)
+    if not hint and error.validator in ("anyOf", "oneOf"):
+        hint = error.schema.get("description", "")[:200]
+    return [doc.problem(message, pointer, hint)]
+
+
+def _short(error: Any) -> str:
+    value = json.dumps(error.instance, default=str)
+    if len(value) > 60:
+        value = value[:57] + "..."
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        return f"expected {expected}, got {value}"
+    if error.validator == "enum":
+        return f"{value} is not one of {', '.join(map(str, error.validator_value))}"
+    if error.validator in ("anyOf", "oneOf"):
+        return f"{value} is not a valid value here"
+    return error.message
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "collection"
+
+
+# -- building the model ------------------------------------------------------------------------
+
+
+class _Builder:
+    """Turns schema-valid data into the model; records semantic problems (regexes, JSONPaths...)."""
+
+    def __init__(self, doc: SourceDoc):
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.base_dir = str(Path(doc.path).parent)
+
+    def loc(self, pointer: str) -> Location:
+        return self.doc.location(pointer)
+
+    def problem(self, message: str, pointer: str, hint: str = "") -> None:
+        self.problems.append(self.doc.problem(message, pointer, hint))
+
+    def collection(self) -> CollectionSpec:
+        data = self.doc.data
+        requests = []
+        names: dict[str, int] = {}
+        for index, raw in enumerate(data["requests"]):
+            pointer = f"/requests/{index}"
+            name = raw["name"]
+            if name in names:
+                self.problem(f"duplicate request name {name!r} (also requests[{names[name]}])", f"{pointer}/name", "request names must be unique within a file")
+            names[name] = index
+            requests.append(self.request(raw, index, pointer))
+        return CollectionSpec(
+            name=data.get("name") or Path(self.doc.path).stem,
+            path=self.doc.path,
+            base_dir=self.base_dir,
+            requests=tuple(requests),
+            description=data.get("description", ""),
+            vars=dict(data.get("vars") or {}),
+            var_locations={k: self.loc(f"/vars/{escape_pointer(k)}") for k in data.get("vars") or {}},
+            secrets=frozenset(data.get("secrets") or ()),
+            base_url=data.get("base_url"),
+            auth=self.auth(data["auth"], "/auth") if "auth" in data else None,
+            headers=self.headers(data.get("headers") or {}, "/headers"),
+            params=self.params(data.get("params") or {}, "/params"),
+            timeout=data.get("timeout"),
+            follow_redirects=data.get("follow_redirects"),
+            max_redirects=data.get("max_redirects"),
+            max_response_bytes=data.get("max_response_bytes"),
+            retries=self.retries(data["retries"]) if "retries" in data else None,
+            tls=self.tls(data),
+            location=self.loc(""),
+            source=self.doc,
+        )
+
+    def request(self, raw: dict[str, Any], index: int, pointer: str) -> RequestSpec:
+        body = None
+        for key in BODY_KEYS:
+            if key in raw:
+                kind = "raw" if key == "body" else key
+                body = BodySpec(kind, raw[key], self.loc(f"{pointer}/{key}"))
+                if key == "multipart":
+                    self.check_multipart(raw[key], f"{pointer}/multipart")
+        expect = self.expect(raw.get("expect") or {}, f"{pointer}/expect")
+        return RequestSpec(
+            name=raw["name"],
+            index=index,
+            method=str(raw.get("method", "GET")).upper(),
+            url=raw["url"],
+            location=self.loc(pointer),
+            params=self.params(raw.get("params") or {}, f"{pointer}/params"),
+            headers=self.headers(raw.get("headers") or {}, f"{pointer}/headers"),
+            auth=self.auth(raw["auth"], f"{pointer}/auth") if "auth" in raw else None,
+            body=body,
+            timeout=raw.get("timeout"),
+            follow_redirects=raw.get("follow_redirects"),
+            max_redirects=raw.get("max_redirects"),
+            max_response_bytes=raw.get("max_response_bytes"),
+            retries=self.retries(raw["retries"]) if "retries" in raw else None,
+            stream=raw.get("stream", "auto"),
+            skip=raw.get("skip"),
+            tags=tuple(raw.get("tags") or ()),
+            expect=expect,
+            captures=self.captures(raw.get("capture") or {}, f"{pointer}/capture"),
+            example=self.example(raw["example"], f"{pointer}/example") if "example" in raw else None,
+            description=raw.get("description", ""),
+        )
+
+    def headers(self, data: dict[str, Any], pointer: str) -> dict[str, Any]:
+        out = {}
+        for name, value in data.items():
+            child = f"{pointer}/{escape_pointer(name)}"
+            hint = scalar_pitfall(self.doc, child, value)
+            if hint:
+                self.problem(f"header {name!r}: the value is not the text you wrote", child, hint)
+            out[str(name)] = value
+        return out
+
+    def params(self, data: dict[str, Any], pointer: str) -> dict[str, Any]:
+        for name, value in data.items():
+            child = f"{pointer}/{escape_pointer(name)}"
+            hint = scalar_pitfall(self.doc, child, value)
+            if hint:
+                self.problem(f"query parameter {name!r}: the value is not the text you wrote", child, hint)
+        return dict(data)
+
+    def auth(self, data: Any, pointer: str) -> AuthSpec:
+        loc = self.loc(pointer)
+        if data is None or data == "none":
+            return AuthSpec("none", location=loc)
+        if "bearer" in data:
+            return AuthSpec("bearer", token=data["bearer"], location=loc)
+        if "basic" in data:
+            return AuthSpec("basic", username=data["basic"]["username"], password=data["basic"]["password"], location=loc)
+        key = data["api_key"]
+        where = "header" if "header" in key else "query"
+        return AuthSpec("api_key", key_name=str(key[where]), key_in=where, value=key["value"], location=loc)
+
+    def retries(self, data: Any) -> RetrySpec:
+        if isinstance(data, int):
+            return RetrySpec(count=data)
+        defaults = RetrySpec()
+        return RetrySpec(
+            count=data["count"],
+            backoff=float(data.get("backoff", defaults.backoff)),
+            max_delay=float(data.get("max_delay", defaults.max_delay)),
+            on=tuple(data.get("on", defaults.on)),
+            methods=tuple(m.upper() for m in data.get("methods", defaults.methods)),
+        )
+
+    def tls(self, data: dict[str, Any]) -> TlsSpec:
+        verify = data.get("verify", True)
+        if isinstance(verify, str):
+            verify = str(Path(self.base_dir) / verify)
+        cert = data.get("client_cert")
+        if isinstance(cert, str):
+            cert = str(Path(self.base_dir) / cert)
+        elif isinstance(cert, dict):
+            cert = (str(Path(self.base_dir) / cert["cert"]), str(Path(self.base_dir) / cert["key"]))
+        return TlsSpec(verify=verify, client_cert=cert)
+
+    def check_multipart(self, data: dict[str, Any], pointer: str) -> None:
+        for name, value in data.items():
+            if isinstance(value, dict) and "file" in value and "{{" not in str(value["file"]):
+                path = Path(self.base_dir) / str(value["file"])
+                if not path.is_file():
+                    self.problem(f"multipart field {name!r}: file not found: {path}", f"{pointer}/{escape_pointer(name)}/file", "file paths are relative to the collection file")
+
+    def schema_ref(self, value: Any, pointer: str) -> SchemaRef:
+        loc = self.loc(pointer)
+        if isinstance(value, dict):
+            return SchemaRef(None, "", value, self.base_dir, loc)
+        path, _, fragment = str(value).partition("#")
+        return SchemaRef(path, fragment, None, self.base_dir, loc)
+
+    def predicate(self, value: Any, pointer: str) -> Any:
+        if isinstance(value, dict) and value:
+            ops = [key for key in value if key in OPERATORS]
+            if ops and len(ops) != len(value):
+                others = [key for key in value if key not in OPERATORS]
+                close = difflib.get_close_matches(str(others[0]), sorted(OPERATORS), n=1)
+                self.problem(
+                    f"a predicate mixes operators ({', '.join(ops)}) with other keys ({', '.join(map(str, others))})",
+                    pointer,
+                    f"did you mean {close[0]!r}?" if close else "write {eq: {...}} to compare with a mapping",
+                )
+            if "matches" in value and isinstance(value["matches"], str) and "{{" not in value["matches"]:
+                try:
+                    re.compile(value["matches"])
+                except re.error as exc:
+                    self.problem(f"invalid regular expression: {exc}", f"{pointer}/matches")
+            if isinstance(value.get("length"), dict):
+                self.predicate(value["length"], f"{pointer}/length")
+        return value
+
+    def jsonpath(self, path: str, pointer: str) -> None:
+        from jsonpath_rfc9535 import JSONPathError, compile as compile_path
+
+        if "{{" in path:
+            return
+        try:
+            compile_path(path)
+        except JSONPathError as exc:
+            self.problem(f"invalid JSONPath {path!r}: {exc}", pointer, "paths follow RFC 9535, e.g. $.choices[0].message.content")
+
+    def expect(self, data: dict[str, Any], pointer: str) -> ExpectSpec:
+        out: list[Assertion] = []
+        if "status" in data:
+            out.append(Assertion("status", "", data["status"], self.loc(f"{pointer}/status")))
+        for name, pred in (data.get("headers") or {}).items():
+            child = f"{pointer}/headers/{escape_pointer(name)}"
+            out.append(Assertion("header", str(name), self.predicate(pred, child), self.loc(child)))
+        for path, pred in (data.get("json") or {}).items():
+            child = f"{pointer}/json/{escape_pointer(path)}"
+            self.jsonpath(path, child)
+            out.append(Assertion("json", path, self.predicate(pred, child), self.loc(child)))
+        if "body" in data:
+            out.append(Assertion("body", "", self.predicate(data["body"], f"{pointer}/body"), self.loc(f"{pointer}/body")))
+        if "max_ms" in data:
+            out.append(Assertion("max_ms", "", data["max_ms"], self.loc(f"{pointer}/max_ms")))
+        schema = self.schema_ref(data["schema"], f"{pointer}/schema") if "schema" in data else None
+        events = self.events(data["events"], f"{pointer}/events") if "events" in data else None
+        return ExpectSpec(tuple(out), schema, events)
+
+    def events(self, data: dict[str, Any], pointer: str) -> EventsSpec:
+        checks = []
+        for path, pred in (data.get("json") or {}).items():
+            child = f"{pointer}/json/{escape_pointer(path)}"
+            self.jsonpath(path, child)
+            checks.append(Assertion("event_json", path, self.predicate(pred, child), self.loc(child)))
+        text_path = data.get("text_path", EventsSpec.text_path)
+        self.jsonpath(text_path, f"{pointer}/text_path")
+        return EventsSpec(
+            schema=self.schema_ref(data["schema"], f"{pointer}/schema") if "schema" in data else None,
+            done=data.get("done"),
+            count=self.predicate(data["count"], f"{pointer}/count") if "count" in data else None,
+            json=tuple(checks),
+            text=self.predicate(data["text"], f"{pointer}/text") if "text" in data else None,
+            text_path=text_path,
+            first_ms=data.get("first_ms"),
+            location=self.loc(pointer),
+        )
+
+    def captures(self, data: dict[str, Any], pointer: str) -> tuple[CaptureSpec, ...]:
+        out = []
+        for name, spec in data.items():
+            child = f"{pointer}/{escape_pointer(name)}"
+            loc = self.loc(child)
+            if isinstance(spec, str):
+                self.jsonpath(spec, child)
+                out.append(CaptureSpec(name, "json", spec, False, loc))
+                continue
+            secret = bool(spec.get("secret", False))
+            source = next(key for key in ("json", "header", "regex", "status", "text", "event") if key in spec)
+            expr = spec[source]
+            if source in ("json", "event"):
+                self.jsonpath(str(expr), f"{child}/{source}")
+            elif source == "regex":
+                try:
+                    if re.compile(str(expr)).groups < 1:
+                        self.problem("a capture regex needs a group: the first group is captured", f"{child}/regex", "wrap the part to capture in ( )")
+                except re.error as exc:
+                    self.problem(f"invalid regular expression: {exc}", f"{child}/regex")
+            out.append(CaptureSpec(name, source, "" if isinstance(expr, bool) else str(expr), secret, loc))
+        return tuple(out)
+
+    def example(self, data: dict[str, Any], pointer: str) -> ExampleSpec:
+        return ExampleSpec(
+            status=int(data.get("status", 200)),
+            headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+            json=data.get("json"),
+            has_json="json" in data,
+            body=data.get("body"),
+            events=tuple(data["events"]) if "events" in data else None,
+            done=bool(data.get("done", True)),
+            event_delay_ms=float(data.get("event_delay_ms", 0)),
+            location=self.loc(pointer),
+        )

@@ -1,0 +1,197 @@
+"""The parsed input: frozen dataclasses built by the loader, read by every later stage.
+
+Values that may hold templates stay as the raw YAML value (``Raw``) until
+``render.py`` renders them for one request; everything structural (which keys,
+which body kind, which checks) is decided here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Location
+
+Raw = Any  # a YAML value that may contain templates
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    """``bearer`` / ``basic`` / ``api_key`` / ``none``; values are raw templates."""
+
+    kind: str
+    token: Raw = None
+    username: Raw = None
+    password: Raw = None
+    key_name: str = ""
+    key_in: str = ""  # "header" or "query"
+    value: Raw = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class RetrySpec:
+    """When and how often to try a request again."""
+
+    count: int = 0
+    backoff: float = 0.5
+    max_delay: float = 30.0
+    on: tuple[int | str, ...] = (429, 502, 503, 504, "transport")
+    methods: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE")
+
+
+@dataclass(frozen=True)
+class SchemaRef:
+    """A JSON Schema by file (with optional #pointer) or inline, relative to ``base_dir``."""
+
+    path: str | None
+    fragment: str
+    inline: dict[str, Any] | None
+    base_dir: str
+    location: Location | None = None
+
+    @property
+    def key(self) -> str:
+        """A cache key naming this schema."""
+        if self.inline is not None:
+            return f"inline:{id(self.inline)}"
+        return f"{self.base_dir}/{self.path}#{self.fragment}"
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One expectation: what it checks (``target``), the raw predicate and where it was written."""
+
+    kind: str  # status | header | json | body | max_ms
+    target: str
+    predicate: Raw
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class EventsSpec:
+    """Checks on a server-sent event stream."""
+
+    schema: SchemaRef | None = None
+    done: bool | None = None
+    count: Raw = None
+    json: tuple[Assertion, ...] = ()
+    text: Raw = None
+    text_path: str = "$.choices[0].delta.content"
+    first_ms: Raw = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ExpectSpec:
+    """Everything a response must satisfy."""
+
+    assertions: tuple[Assertion, ...] = ()
+    schema: SchemaRef | None = None
+    events: EventsSpec | None = None
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """A variable taken from the response: ``source`` is json|header|regex|status|text|event."""
+
+    name: str
+    source: str
+    expr: str = ""
+    secret: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ExampleSpec:
+    """A saved response, served by the mock and checked by ``validate``."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    has_json: bool = False
+    body: str | None = None
+    events: tuple[Any, ...] | None = None
+    done: bool = True
+    event_delay_ms: float = 0.0
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class BodySpec:
+    """The request body: ``kind`` is json|form|multipart|raw, ``value`` the raw YAML."""
+
+    kind: str
+    value: Raw
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    """TLS settings: verification (bool or CA bundle path) and a client certificate."""
+
+    verify: bool | str = True
+    client_cert: str | tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One request of a collection, as written (templates unrendered)."""
+
+    name: str
+    index: int
+    method: str
+    url: Raw
+    location: Location
+    params: dict[str, Raw] = field(default_factory=dict)
+    headers: dict[str, Raw] = field(default_factory=dict)
+    auth: AuthSpec | None = None
+    body: BodySpec | None = None
+    timeout: Raw = None
+    follow_redirects: Raw = None
+    max_redirects: Raw = None
+    max_response_bytes: Raw = None
+    retries: RetrySpec | None = None
+    stream: str = "auto"
+    skip: Raw = None
+    tags: tuple[str, ...] = ()
+    expect: ExpectSpec = field(default_factory=ExpectSpec)
+    captures: tuple[CaptureSpec, ...] = ()
+    example: ExampleSpec | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """A collection file: defaults that apply to every request, and the requests."""
+
+    name: str
+    path: str
+    base_dir: str
+    requests: tuple[RequestSpec, ...]
+    description: str = ""
+    vars: dict[str, Raw] = field(default_factory=dict)
+    var_locations: dict[str, Location] = field(default_factory=dict)
+    secrets: frozenset[str] = frozenset()
+    base_url: Raw = None
+    auth: AuthSpec | None = None
+    headers: dict[str, Raw] = field(default_factory=dict)
+    params: dict[str, Raw] = field(default_factory=dict)
+    timeout: Raw = None
+    follow_redirects: Raw = None
+    max_redirects: Raw = None
+    max_response_bytes: Raw = None
+    retries: RetrySpec | None = None
+    tls: TlsSpec = field(default_factory=TlsSpec)
+    location: Location | None = None
+    source: Any = field(default=None, compare=False, repr=False)  # the SourceDoc, for locations
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """An environment file: variables (raw templates) and the names of secret ones."""
+
+    path: str
+    vars: dict[str, Raw]
+    var_locations: dict[str, Location]
+    secrets: frozenset[str] = frozenset()

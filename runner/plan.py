@@ -1,0 +1,179 @@
+"""From command-line input to a checked plan: load every file, build scopes, run the preflight.
+
+Everything that can be wrong with the input is found here, before any request is
+sent; problems of every file are raised together.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import CollectionRun, select_requests
+from .errors import InputError, Problem, UsageError
+from .loader import find_collections, load_collection, load_environment
+from .model import CollectionSpec, EnvironmentSpec
+from .preflight import check_collection, check_examples
+from .redact import Redactor
+from .schemas import SchemaStore
+from .templating import Templates
+from .variables import Layer, Scope, build_scope
+
+
+@dataclass
+class PlanInput:
+    """What the user asked for on the command line."""
+
+    paths: list[str]
+    env_file: str | None = None
+    cli_vars: list[str] = field(default_factory=list)
+    data_file: str | None = None
+    iterations: int = 1
+    selection: str | None = None
+    mock_url: str | None = None
+
+
+@dataclass
+class Plan:
+    """The checked plan: collection runs in order, and what the run shares."""
+
+    runs: list[CollectionRun]
+    collections: list[CollectionSpec]
+    templates: Templates
+    schemas: SchemaStore
+    redactor: Redactor
+
+
+def parse_var(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE``: the value is JSON when it parses (``5``, ``true``, ``[1]``), else text."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise UsageError(f"--var {text!r}: expected NAME=VALUE, with NAME made of letters, digits and _")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
+
+
+def load_data_rows(path: str) -> list[dict[str, Any]]:
+    """Rows of a CSV (values are text) or JSON (a list of objects, types kept) data file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read data file {path}: {exc.strerror}") from None
+    if file.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"data file {path} is not valid JSON: {exc}") from None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise InputError(f"data file {path} must hold a JSON list of objects")
+        bad = [key for row in rows for key in row if not str(key).isidentifier()]
+        if bad:
+            raise InputError(f"data file {path}: {bad[0]!r} is not a valid variable name")
+        return rows
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames:
+        raise InputError(f"data file {path} has no header row")
+    bad = [name for name in reader.fieldnames if not name.strip().isidentifier()]
+    if bad:
+        raise InputError(f"data file {path}: column {bad[0]!r} is not a valid variable name")
+    return [{key.strip(): value for key, value in row.items()} for row in reader]
+
+
+def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templates: Templates | None = None) -> Plan:
+    """Load, validate and expand the input into collection runs; raise ``InputError`` on any problem."""
+    templates = templates or Templates()
+    schemas = SchemaStore()
+    redactor = Redactor()
+    problems: list[Problem] = []
+    collections: list[CollectionSpec] = []
+    for path in find_collections(request.paths):
+        try:
+            collections.append(load_collection(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    environment: EnvironmentSpec | None = None
+    if request.env_file:
+        try:
+            environment = load_environment(request.env_file)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    cli_values = dict(parse_var(item) for item in request.cli_vars)
+    if request.mock_url:
+        cli_values["base_url"] = request.mock_url
+    rows: list[dict[str, Any] | None] = [None]
+    if request.data_file:
+        try:
+            rows = list(load_data_rows(request.data_file)) or [None]
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if request.iterations < 1:
+        raise UsageError("--iterations must be at least 1")
+    if problems:
+        raise InputError(problems)
+    if request.selection:
+        from .selection import check_expression
+
+        check_expression(request.selection)
+
+    passes = [(n, row) for n in range(request.iterations) for row in rows]
+    numbered = len(passes) > 1
+    runs: list[CollectionRun] = []
+    checked: set[tuple[int, frozenset[str]]] = set()  # the preflight depends only on which names exist
+    for collection in collections:
+        selected = select_requests(collection, request.selection)
+        if not selected:
+            continue
+        for number, (_, row) in enumerate(passes, start=1):
+            layers = [Layer("collection vars", collection.vars, collection.var_locations, collection.secrets)]
+            if environment is not None:
+                layers.append(Layer("environment file", environment.vars, environment.var_locations, environment.secrets))
+            if row is not None:
+                layers.append(Layer("data row", dict(row)))
+            layers.append(Layer("--var", cli_values))
+            try:
+                scope = build_scope(layers, templates, redactor)
+                key = (id(collection), frozenset(scope.values))
+                if key not in checked:
+                    checked.add(key)
+                    check_collection(collection, scope, templates, schemas, selected)
+                    if check_saved_examples:
+                        check_examples(collection, scope, templates, schemas)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                break
+            runs.append(CollectionRun(collection, scope, selected, number if numbered else None))
+    if problems:
+        raise InputError(_unique(problems))
+    if not runs and request.selection:
+        raise UsageError(f"-k {request.selection!r} selects no request")
+    return Plan(runs, collections, templates, schemas, redactor)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen = set()
+    out = []
+    for problem in problems:
+        key = (problem.message, str(problem.location))
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return out
+
+
+def scope_for_show(plan: Plan, collection: CollectionSpec) -> Scope:
+    """The first scope of ``collection``, with later captures standing in as ``<captured:NAME>``."""
+    for run in plan.runs:
+        if run.collection is collection:
+            scope = run.scope.child()
+            for spec in collection.requests:
+                for capture in spec.captures:
+                    scope.values.setdefault(capture.name, f"<captured:{capture.name}>")
+            return scope
+    raise UsageError(f"{collection.path}: nothing selected")

@@ -1,0 +1,119 @@
+"""Everything checked before the first request is sent: templates, variables, schemas, examples.
+
+``run`` and ``validate`` both call ``check_collection``; ``validate`` also checks
+every saved ``example`` against its request's ``expect`` so examples cannot drift
+from the contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .errors import InputError, Problem
+from .model import CollectionSpec, RequestSpec, SchemaRef
+from .schemas import SchemaStore
+from .source import escape_pointer
+from .templating import TemplateError, Templates, is_template
+from .variables import Scope
+
+# Keys whose values are not templates: names, tags, captures' paths, saved examples.
+_NOT_TEMPLATES = {"name", "description", "tags", "capture", "example", "secrets", "vars", "requests", "schema"}
+
+
+def _walk(value: Any, pointer: str, skip: set[str]) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        if is_template(value):
+            yield pointer, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{pointer}/{index}", set())
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in skip:
+                continue
+            child_skip = {"schema"} if key in ("expect", "events") else set()
+            yield from _walk(item, f"{pointer}/{escape_pointer(key)}", child_skip)
+
+
+def check_collection(collection: CollectionSpec, scope: Scope, templates: Templates, store: SchemaStore, selected: tuple[int, ...] | None = None, extra_names: frozenset[str] = frozenset()) -> None:
+    """Raise ``InputError`` with every template, variable and schema problem of ``collection``."""
+    doc = collection.source
+    problems: list[Problem] = []
+    known = set(scope.values) | set(extra_names)
+    process_env = templates.process_env
+
+    def check_templates(items: Iterator[tuple[str, str]], request: str, captured: set[str]) -> None:
+        for pointer, text in items:
+            try:
+                names = templates.names(text)
+                templates.compile(text)
+            except TemplateError as exc:
+                problems.append(doc.problem(f"{request}: {exc.message}", pointer, 'templates use Jinja2 syntax: "{{ name }}"'))
+                continue
+            for name in sorted(names - known - captured):
+                hint = f"define {name!r} in vars, an environment file (-e) or with --var {name}=..."
+                if name == "base_url":
+                    hint += "; or run against the built-in mock with --mock"
+                later = _captured_later(collection, name)
+                if later:
+                    hint = f"{name!r} is captured by {later!r}, which runs later"
+                problems.append(doc.problem(f"{request}: undefined variable {name!r}", pointer, hint))
+            if "default" not in text:
+                for env_name in sorted(templates.env_names(text) - set(process_env)):
+                    problems.append(doc.problem(f"{request}: environment variable {env_name} is not set", pointer, f"export {env_name}=... before running"))
+
+    data = doc.data
+    check_templates(_walk(data, "", _NOT_TEMPLATES), "collection", set())
+    wanted = set(range(len(collection.requests))) if selected is None else set(selected)
+    captured: set[str] = set()
+    for spec in collection.requests:
+        raw = data["requests"][spec.index]
+        if spec.index in wanted:
+            check_templates(_walk(raw, f"/requests/{spec.index}", _NOT_TEMPLATES), f"request {spec.name!r}", captured)
+            for ref in _schema_refs(spec):
+                try:
+                    store.validator(ref)
+                except InputError as exc:
+                    problems.extend(_located(exc.problems, doc))
+        captured |= {capture.name for capture in spec.captures}
+    if problems:
+        raise InputError(problems)
+
+
+def _captured_later(collection: CollectionSpec, name: str) -> str:
+    for spec in collection.requests:
+        if any(capture.name == name for capture in spec.captures):
+            return spec.name
+    return ""
+
+
+def _schema_refs(spec: RequestSpec) -> list[SchemaRef]:
+    refs = []
+    if spec.expect.schema is not None:
+        refs.append(spec.expect.schema)
+    if spec.expect.events is not None and spec.expect.events.schema is not None:
+        refs.append(spec.expect.events.schema)
+    return refs
+
+
+def _located(problems: list[Problem], doc: Any) -> list[Problem]:
+    for problem in problems:
+        if problem.location is not None and not problem.source_line:
+            problem.source_line = doc.source_line(problem.location.line)
+    return problems
+
+
+def check_examples(collection: CollectionSpec, scope: Scope, templates: Templates, store: SchemaStore) -> None:
+    """Raise ``InputError`` when a saved ``example`` does not satisfy its request's ``expect``."""
+    from .examples import example_failures
+
+    doc = collection.source
+    problems: list[Problem] = []
+    captured: set[str] = set()
+    for spec in collection.requests:
+        if spec.example is not None:
+            for message, location in example_failures(spec, scope, templates, store, captured):
+                problems.append(Problem(f"request {spec.name!r}: the example {message}", location, "update the example or the expect block so they agree", doc.source_line(location.line) if location else ""))
+        captured |= {capture.name for capture in spec.captures}
+    if problems:
+        raise InputError(problems)

@@ -1,0 +1,78 @@
+"""The only masking code: every message, report and log line passes through a ``Redactor``."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+MASK = "****"
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+class Redactor:
+    """Knows every secret value of a run and replaces it with ``****`` wherever it appears."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: Any) -> None:
+        """Mark a value as secret, with the encoded forms it takes in URLs and headers."""
+        if value is None or isinstance(value, bool):
+            return
+        text = str(value)
+        if not text:
+            return
+        forms = {text, quote(text, safe=""), quote_plus(text), base64.b64encode(text.encode()).decode()}
+        if not forms <= self._values:
+            self._values |= forms
+            self._pattern = None
+
+    def add_basic(self, username: str, password: str) -> None:
+        """Mark a basic-auth password and its encoded ``user:pass`` form as secret."""
+        self.add(password)
+        self._values.add(base64.b64encode(f"{username}:{password}".encode()).decode())
+        self._pattern = None
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to mask."""
+        return bool(self._values)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by ``****``."""
+        if not self._values or not text:
+            return text
+        if self._pattern is None:
+            ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
+            self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
+        return self._pattern.sub(MASK, text)
+
+    def mask_data(self, data: Any) -> Any:
+        """A copy of nested data with every string masked (keys included)."""
+        if not self._values:
+            return data
+        if isinstance(data, str):
+            return self.mask(data)
+        if isinstance(data, list):
+            return [self.mask_data(item) for item in data]
+        if isinstance(data, tuple):
+            return tuple(self.mask_data(item) for item in data)
+        if isinstance(data, dict):
+            return {self.mask(str(key)) if isinstance(key, str) else key: self.mask_data(value) for key, value in data.items()}
+        return data
+
+    def mask_headers(self, headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Header pairs with credential headers fully masked and secrets masked elsewhere."""
+        items = headers.items() if isinstance(headers, dict) else headers
+        return [(name, _mask_credential(value) if name.lower() in CREDENTIAL_HEADERS else self.mask(value)) for name, value in items]
+
+
+def _mask_credential(value: str) -> str:
+    """``Bearer ****``: keep a well-known scheme word, hide everything else."""
+    scheme, sep, _ = value.partition(" ")
+    if sep and scheme.lower() in ("bearer", "basic", "token", "digest", "negotiate"):
+        return f"{scheme} {MASK}"
+    return MASK

@@ -1,0 +1,224 @@
+"""Render one request: templates filled, collection defaults merged, auth applied.
+
+The result is a ``RenderedRequest``: everything ``http.py`` needs to send and
+``engine.py`` needs to check, with every credential registered with the redactor.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .model import Assertion, AuthSpec, CollectionSpec, RequestSpec
+from .redact import CREDENTIAL_HEADERS
+from .templating import TemplateError, Templates
+from .variables import Scope
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_REDIRECTS = 20
+DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class RunOptions:
+    """Settings from the command line that apply to every request."""
+
+    timeout: float | None = None
+    mock_url: str | None = None
+    retries: int | None = None
+    insecure: bool = False
+    max_response_bytes: int | None = None
+
+
+@dataclass
+class RenderedRequest:
+    """A request ready to send."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content: bytes | None = None
+    form: list[tuple[str, str]] | None = None
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    follow_redirects: bool = False
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    stream: str = "auto"
+    assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        """A header of the request by case-insensitive name."""
+        lower = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lower:
+                return value
+        return None
+
+
+def is_skipped(spec: RequestSpec, scope: Scope, templates: Templates) -> bool:
+    """Whether the request's ``skip`` value renders truthy."""
+    if spec.skip is None:
+        return False
+    value = templates.render(spec.skip, scope.values)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "no", "off", "0", "none")
+    return bool(value)
+
+
+def join_url(base: str, url: str) -> str:
+    """An absolute ``url`` as is; a path appended to ``base`` (keeping the base's own path)."""
+    if "://" in url:
+        return url
+    if not base:
+        raise TemplateError(f"url {url!r} is relative and there is no base_url", name="base_url")
+    return base.rstrip("/") + "/" + url.lstrip("/")
+
+
+def _point_at_mock(url: str, mock_url: str) -> str:
+    target = urlsplit(mock_url)
+    parts = urlsplit(url)
+    return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, parts.fragment))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, _text(item)))
+    return pairs
+
+
+def render_request(
+    collection: CollectionSpec,
+    spec: RequestSpec,
+    scope: Scope,
+    templates: Templates,
+    options: RunOptions,
+) -> RenderedRequest:
+    """Render ``spec`` in ``scope``; raises ``TemplateError`` when a template cannot be rendered."""
+    values = scope.values
+    render = templates.render
+    redactor = scope.redactor
+
+    base = _text(render(collection.base_url, values)) if collection.base_url is not None else _text(values.get("base_url", ""))
+    if options.mock_url:
+        base = options.mock_url
+    url = join_url(base, _text(render(spec.url, values)))
+    if options.mock_url:
+        url = _point_at_mock(url, options.mock_url)
+
+    params = {**collection.params, **spec.params}
+    rendered_params = _pairs({name: render(value, values) for name, value in params.items()})
+
+    headers: dict[str, tuple[str, str]] = {}
+    for source in (collection.headers, spec.headers):
+        for name, value in source.items():
+            headers[name.lower()] = (name, _text(render(value, values)))
+
+    auth = spec.auth or collection.auth
+    if auth is not None:
+        _apply_auth(auth, values, templates, headers, rendered_params, redactor)
+    for lower, (_, value) in headers.items():
+        if lower in CREDENTIAL_HEADERS:
+            redactor.add(value)
+            scheme, _, credential = value.partition(" ")
+            if credential and scheme.lower() in ("bearer", "basic", "token"):
+                redactor.add(credential)
+
+    request = RenderedRequest(method=spec.method, url=url, params=rendered_params, stream=spec.stream)
+    if spec.body is not None:
+        _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir)
+    request.headers = list(headers.values())
+
+    timeout = _first(spec.timeout, collection.timeout, values, templates)
+    request.timeout = float(timeout) if timeout is not None else (options.timeout or DEFAULT_TIMEOUT)
+    follow = _first(spec.follow_redirects, collection.follow_redirects, values, templates)
+    request.follow_redirects = bool(follow) if follow is not None else False
+    max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
+    request.max_redirects = int(max_redirects) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
+    limit = _first(spec.max_response_bytes, collection.max_response_bytes, values, templates)
+    request.max_response_bytes = int(limit) if limit is not None else (options.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES)
+
+    request.assertions = [(a, render(a.predicate, values)) for a in spec.expect.assertions]
+    return request
+
+
+def _first(request_value: Any, collection_value: Any, values: dict[str, Any], templates: Templates) -> Any:
+    value = request_value if request_value is not None else collection_value
+    return templates.render(value, values) if value is not None else None
+
+
+def _apply_auth(auth: AuthSpec, values: dict[str, Any], templates: Templates, headers: dict[str, tuple[str, str]], params: list[tuple[str, str]], redactor: Any) -> None:
+    if auth.kind == "bearer":
+        token = templates.render_text(auth.token, values)
+        redactor.add(token)
+        headers.setdefault("authorization", ("Authorization", f"Bearer {token}"))
+    elif auth.kind == "basic":
+        username = templates.render_text(auth.username, values)
+        password = templates.render_text(auth.password, values)
+        redactor.add_basic(username, password)
+        encoded = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        headers.setdefault("authorization", ("Authorization", f"Basic {encoded}"))
+    elif auth.kind == "api_key":
+        value = templates.render_text(auth.value, values)
+        redactor.add(value)
+        if auth.key_in == "header":
+            headers.setdefault(auth.key_name.lower(), (auth.key_name, value))
+        else:
+            params.append((auth.key_name, value))
+
+
+def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str]], request: RenderedRequest, base_dir: str) -> None:
+    assert spec.body is not None
+    kind = spec.body.kind
+    if kind == "json":
+        request.content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers.setdefault("content-type", ("Content-Type", "application/json"))
+    elif kind == "form":
+        request.form = _pairs(body)
+    elif kind == "raw":
+        request.content = _text(body).encode("utf-8")
+    elif kind == "multipart":
+        fields: list[tuple[str, str]] = []
+        files: list[tuple[str, tuple[str, bytes, str]]] = []
+        for name, value in body.items():
+            if isinstance(value, dict) and "file" in value:
+                path = Path(base_dir) / _text(value["file"])
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise TemplateError(f"multipart field {name!r}: cannot read {path}: {exc.strerror}") from None
+                filename = _text(value.get("filename") or path.name)
+                content_type = _text(value.get("content_type") or _guess_type(filename))
+                files.append((name, (filename, data, content_type)))
+            else:
+                for item in value if isinstance(value, list) else [value]:
+                    fields.append((name, _text(item)))
+        request.form = fields
+        request.files = files or [("", ("", b"", ""))][:0]
+        if not files:  # httpx only sends multipart when there is a file; force it
+            request.files = []
+            request.form = None
+            request.files = [(name, (None, value.encode("utf-8"), None)) for name, value in fields]  # type: ignore[misc]
+        if "content-type" in headers and headers["content-type"][1].lower().startswith("multipart/"):
+            del headers["content-type"]  # httpx must set the boundary itself
+
+
+def _guess_type(filename: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"

@@ -1,0 +1,114 @@
+"""The reporter interface, a fan-out to several reporters, and in-order delivery for ``--jobs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import CollectionSpec
+from ..results import CollectionResult, RequestResult, RunResult
+
+
+class Reporter:
+    """Receives the engine's events; every method is optional."""
+
+    wants_bodies = False  # True: keep response body excerpts of passing requests too
+
+    def run_started(self, plan: list[Any]) -> None:
+        """The run begins; ``plan`` lists the collection runs."""
+
+    def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:
+        """A collection (one iteration of it) begins."""
+
+    def request_finished(self, result: RequestResult) -> None:
+        """A request is done: passed, failed, errored or skipped."""
+
+    def collection_finished(self, result: CollectionResult) -> None:
+        """A collection is done."""
+
+    def run_finished(self, result: RunResult) -> None:
+        """The run is done (also after an interrupt or --bail)."""
+
+
+class Reporters(Reporter):
+    """Sends every event to each reporter in turn."""
+
+    def __init__(self, reporters: list[Reporter]):
+        self.reporters = reporters
+
+    def run_started(self, plan: list[Any]) -> None:
+        for reporter in self.reporters:
+            reporter.run_started(plan)
+
+    def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:
+        for reporter in self.reporters:
+            reporter.collection_started(collection, iteration)
+
+    def request_finished(self, result: RequestResult) -> None:
+        for reporter in self.reporters:
+            reporter.request_finished(result)
+
+    def collection_finished(self, result: CollectionResult) -> None:
+        for reporter in self.reporters:
+            reporter.collection_finished(result)
+
+    def run_finished(self, result: RunResult) -> None:
+        for reporter in self.reporters:
+            reporter.run_finished(result)
+
+
+class _Channel(Reporter):
+    """The events of one collection, held until every earlier collection has been delivered."""
+
+    def __init__(self, owner: "BufferedReporters", position: int):
+        self.owner = owner
+        self.position = position
+        self.events: list[tuple[str, tuple[Any, ...]]] = []
+
+    def _emit(self, name: str, *args: Any) -> None:
+        if self.owner.current == self.position:
+            getattr(self.owner.target, name)(*args)
+        else:
+            self.events.append((name, args))
+
+    def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:
+        self._emit("collection_started", collection, iteration)
+
+    def request_finished(self, result: RequestResult) -> None:
+        self._emit("request_finished", result)
+
+    def collection_finished(self, result: CollectionResult) -> None:
+        self._emit("collection_finished", result)
+
+
+class BufferedReporters:
+    """Delivers per-collection events in plan order, whatever order collections finish in."""
+
+    def __init__(self, target: Reporter, count: int):
+        self.target = target
+        self.current = 0
+        self.count = count
+        self.channels = [_Channel(self, i) for i in range(count)]
+        self.done = [False] * count
+
+    def channel(self, position: int) -> Reporter:
+        """The reporter the engine uses for collection number ``position``."""
+        return self.channels[position]
+
+    def finish(self, position: int) -> None:
+        """Collection ``position`` is done: deliver whatever is now in order."""
+        self.done[position] = True
+        while self.current < self.count and self.done[self.current]:
+            self.current += 1
+            if self.current < self.count:
+                self._replay(self.channels[self.current])
+
+    def _replay(self, channel: _Channel) -> None:
+        events, channel.events = channel.events, []
+        for name, args in events:
+            getattr(self.target, name)(*args)
+
+    def flush_all(self) -> None:
+        """Deliver every buffered event (after an interrupt)."""
+        for channel in self.channels[self.current:]:
+            self._replay(channel)
+        self.current = self.count

@@ -1,0 +1,193 @@
+"""The console report: a line per request as it finishes, failure details, a summary.
+
+Formatting is pure (``format_*`` return ``Line`` segments); the printer writes
+them plain, or through rich when colour is on.  rich is imported only then, so a
+plain run (CI logs, pipes) does not pay for it at start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ..model import CollectionSpec
+from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RequestResult, RunResult
+from .base import Reporter
+
+Segment = tuple[str, str]  # (text, rich style)
+Line = list[Segment]
+
+MARKS = {PASSED: ("PASS", "bold green"), FAILED: ("FAIL", "bold red"), ERROR: ("ERR ", "bold red"), SKIPPED: ("SKIP", "yellow")}
+
+
+def format_size(size: int) -> str:
+    """Bytes as ``512 B`` / ``1.2 kB`` / ``3.4 MB``."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def format_request_line(result: RequestResult, name_width: int = 0) -> Line:
+    """``PASS  GET    list models   200  123 ms  1.2 kB``."""
+    mark, style = MARKS[result.outcome]
+    line: Line = [(mark, style), ("  ", ""), (f"{result.method:<6} ", "bold"), (result.display_name.ljust(name_width), "")]
+    if result.outcome == SKIPPED:
+        line.append((f"  ({result.skip_reason})" if result.skip_reason else "", "dim"))
+        return line
+    if result.outcome == ERROR:
+        line.append((f"  {result.error}", "red"))
+        return line
+    status_style = "green" if result.status is not None and result.status < 400 else "red"
+    line += [("  ", ""), (str(result.status), status_style), (f"  {result.elapsed_ms:.0f} ms", "cyan"), (f"  {format_size(result.size)}", "dim")]
+    if result.first_event_ms is not None:
+        line.append((f"  first event {result.first_event_ms:.0f} ms, {result.event_count} events", "dim"))
+    if len(result.attempts) > 1:
+        line.append((f"  ({len(result.attempts)} attempts)", "yellow"))
+    return line
+
+
+def format_failure(result: RequestResult) -> list[Line]:
+    """Every failed check of a request with expected vs actual, then a body excerpt."""
+    mark, style = MARKS[result.outcome]
+    where = f"  ({result.location})" if result.location else ""
+    lines: list[Line] = [[(mark, style), (f"  {result.collection} > {result.display_name}", "bold"), (where, "dim")]]
+    lines.append([(f"  {result.method} {result.url}", "dim")])
+    if result.outcome == ERROR:
+        lines.append([("  x ", "red"), (result.error, "")])
+    for attempt in result.attempts[:-1]:
+        detail = attempt.error or f"status {attempt.status}"
+        lines.append([(f"  attempt {attempt.number}: {detail}", "dim")])
+    for check in result.failed_checks:
+        label = check.label
+        if check.kind == "schema":
+            label += f" at {check.pointer or '/'} ({check.keyword})"
+        text: Line = [("  x ", "red"), (label, "bold"), (": ", "")]
+        if check.kind == "schema":
+            text.append((check.message, ""))
+        else:
+            text += [("expected ", "dim"), (check.expected, "green"), (", got ", "dim"), (check.actual, "red")]
+            if check.message and check.actual in ("(no JSON)", "(nothing)"):
+                text.append((f" - {check.message}", "dim"))
+        if check.location is not None:
+            text.append((f"  ({check.location})", "dim"))
+        lines.append(text)
+    if result.body_excerpt:
+        lines.append([("  response body:", "dim")])
+        for body_line in result.body_excerpt.splitlines()[:20]:
+            lines.append([(f"    {body_line}", "")])
+    return lines
+
+
+def format_summary(run: RunResult) -> Line:
+    """``3 passed, 1 failed, 0 skipped in 1.23 s``."""
+    passed, failed = run.count(PASSED), run.count(FAILED) + run.count(ERROR)
+    skipped = run.count(SKIPPED)
+    style = "bold red" if failed else "bold green"
+    line: Line = [(f"{passed} passed, {failed} failed, {skipped} skipped", style), (f" in {run.elapsed_ms / 1000:.2f} s", "")]
+    if run.interrupted:
+        line.append(("  (interrupted)", "bold yellow"))
+    return line
+
+
+def format_exchange(result: RequestResult) -> list[Line]:
+    """``-v``: the request sent and the response received (masked)."""
+    lines: list[Line] = []
+    if result.request is not None:
+        lines.append([(f"  > {result.request.method} {result.request.url}", "cyan")])
+        lines += [[(f"  > {name}: {value}", "dim")] for name, value in result.request.headers]
+        if result.request.body:
+            lines += [[(f"  > {body_line}", "")] for body_line in result.request.body.splitlines()[:20]]
+    if result.status is not None:
+        lines.append([(f"  < {result.status}", "cyan")])
+        lines += [[(f"  < {name}: {value}", "dim")] for name, value in result.response_headers]
+        if result.body_excerpt:
+            lines += [[(f"  < {body_line}", "")] for body_line in result.body_excerpt.splitlines()[:20]]
+    return lines
+
+
+@dataclass
+class ConsoleOptions:
+    """How the console report prints."""
+
+    color: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    progress: bool = False
+
+
+class ConsoleReporter(Reporter):
+    """Prints the run as it happens."""
+
+    def __init__(self, file: TextIO | None = None, options: ConsoleOptions | None = None):
+        self.file = file or sys.stdout
+        self.options = options or ConsoleOptions()
+        self.failures: list[RequestResult] = []
+        self.name_width = 0
+        self._console: Any = None
+        self._progress: Any = None
+        if self.options.color or self.options.progress:
+            from rich.console import Console
+
+            self._console = Console(file=self.file, force_terminal=self.options.color, no_color=not self.options.color, highlight=False, soft_wrap=True)
+
+    def write(self, line: Line) -> None:
+        """Print one line, styled when colour is on."""
+        if self._console is not None and self.options.color:
+            from rich.text import Text
+
+            text = Text()
+            for chunk, style in line:
+                text.append(chunk, style=style or None)
+            self._console.print(text)
+        else:
+            self.file.write("".join(chunk for chunk, _ in line) + "\n")
+
+    def run_started(self, plan: list[Any]) -> None:
+        if self.options.progress and self._console is not None:
+            from .progress import Progress
+
+            total = sum(len(item.selected) for item in plan)
+            self._progress = Progress(self._console, total)
+
+    def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:
+        self.name_width = min(40, max((len(spec.name) for spec in collection.requests), default=0) + (6 if iteration is not None else 0))
+        if not self.options.quiet:
+            title = f"{collection.path}  {collection.name}"
+            if iteration is not None:
+                title += f"  (iteration {iteration})"
+            self._print([(title, "bold underline")])
+
+    def _print(self, line: Line) -> None:
+        if self._progress is not None:
+            self._progress.pause()
+        self.write(line)
+
+    def request_finished(self, result: RequestResult) -> None:
+        if result.outcome in (FAILED, ERROR):
+            self.failures.append(result)
+        if not self.options.quiet or result.outcome in (FAILED, ERROR):
+            self._print(format_request_line(result, self.name_width))
+        if self.options.verbose:
+            for line in format_exchange(result):
+                self._print(line)
+        if self._progress is not None:
+            self._progress.advance()
+
+    def collection_finished(self, result: CollectionResult) -> None:
+        if not self.options.quiet:
+            self._print([])
+
+    def run_finished(self, result: RunResult) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        if self.failures:
+            self.write([("Failures", "bold red underline")])
+            for failure in self.failures:
+                for line in format_failure(failure):
+                    self.write(line)
+                self.write([])
+        self.write(format_summary(result))
+        self.file.flush()

@@ -1,0 +1,185 @@
+"""JSON Schemas by path, ``#pointer`` or inline; local-only ``$ref`` resolution; a validator cache.
+
+Schemas are resolved through a ``referencing.Registry`` whose retriever reads only
+local files inside the project root: nothing is ever fetched over the network.
+Compiled validators are cached per schema for the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import InputError, Problem
+from .model import SchemaRef
+
+MAX_ERRORS = 10
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    """One schema error: where in the instance, which keyword failed, and why."""
+
+    pointer: str
+    keyword: str
+    message: str
+
+
+def _read_document(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            loader = yaml.CSafeLoader
+        except AttributeError:  # pragma: no cover
+            loader = yaml.SafeLoader
+        return yaml.load(text, Loader=loader)
+    return json.loads(text)
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder above ``start`` holding ``.git`` or ``pyproject.toml``, else ``start``'s parent."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").exists():
+            return folder
+    return start.parent if start.parent != start else start
+
+
+class SchemaStore:
+    """Loads, checks and caches schema validators for one run."""
+
+    def __init__(self, allow_outside_root: bool = False):
+        self._validators: dict[str, Any] = {}
+        self._documents: dict[Path, Any] = {}
+        self.allow_outside_root = allow_outside_root
+
+    def _document(self, path: Path, root: Path) -> Any:
+        path = path.resolve()
+        if not self.allow_outside_root and not path.is_relative_to(root):
+            raise LookupError(f"{path} is outside the project folder {root}")
+        if path not in self._documents:
+            self._documents[path] = _read_document(path)
+        return self._documents[path]
+
+    def validator(self, ref: SchemaRef) -> Any:
+        """The compiled validator for ``ref``; raises ``InputError`` if it cannot be built."""
+        validator = self._validators.get(ref.key)
+        if validator is None:
+            validator = self._build(ref)
+            self._validators[ref.key] = validator
+        return validator
+
+    def _build(self, ref: SchemaRef) -> Any:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+        from jsonschema.validators import validator_for
+        from referencing import Registry, Resource
+        from referencing.exceptions import NoSuchResource, Unresolvable
+        from referencing.jsonschema import DRAFT202012
+
+        root = find_project_root(Path(ref.base_dir))
+        where = ref.location
+
+        def fail(message: str, hint: str = "") -> InputError:
+            return InputError(Problem(message, where, hint))
+
+        def retrieve(uri: str) -> Resource:
+            if not uri.startswith("file://"):
+                raise NoSuchResource(ref=uri)
+            from urllib.parse import unquote, urlparse
+
+            try:
+                contents = self._document(Path(unquote(urlparse(uri).path)), root)
+            except (OSError, ValueError, LookupError) as exc:
+                raise NoSuchResource(ref=uri) from exc
+            return Resource.from_contents(contents, default_specification=DRAFT202012)
+
+        registry: Any = Registry(retrieve=retrieve)
+        if ref.inline is not None:
+            schema: Any = ref.inline
+            base_uri = Path(ref.base_dir).resolve().as_uri() + "/"
+            target = schema
+        else:
+            path = (Path(ref.base_dir) / ref.path).resolve() if ref.path else Path()
+            try:
+                document = self._document(path, root)
+            except FileNotFoundError:
+                raise fail(f"schema file not found: {ref.path}", f"paths are relative to the collection file ({path})") from None
+            except LookupError as exc:
+                raise fail(f"schema {ref.path}: {exc}", "schemas must live inside the project") from None
+            except (ValueError, OSError) as exc:
+                raise fail(f"schema {ref.path} is not valid JSON or YAML: {exc}") from None
+            base_uri = path.as_uri()
+            registry = registry.with_resource(base_uri, Resource.from_contents(document, default_specification=DRAFT202012))
+            target = document
+            if ref.fragment:
+                try:
+                    target = registry.resolver(base_uri).lookup(f"#{ref.fragment}").contents
+                except Unresolvable:
+                    raise fail(f"schema {ref.path}: no such JSON Pointer #{ref.fragment}") from None
+            # A reference to the registered file keeps relative $refs relative to its own URI.
+            schema = {"$ref": f"{base_uri}#{ref.fragment}" if ref.fragment else base_uri}
+            if isinstance(document, dict) and "$schema" in document:
+                schema["$schema"] = document["$schema"]
+        if not isinstance(target, (dict, bool)):
+            raise fail(f"schema {ref.path or '(inline)'} is not a JSON Schema object")
+        cls = validator_for(schema if isinstance(schema, dict) else {}, default=Draft202012Validator)
+        try:
+            cls.check_schema(target)
+        except SchemaError as exc:
+            raise fail(f"invalid schema {ref.path or '(inline)'}: {exc.message} at {'/'.join(map(str, exc.absolute_path)) or 'the root'}") from None
+        resolver = registry.resolver(base_uri)
+        try:
+            _check_refs(target, resolver, set())
+        except Unresolvable as exc:
+            raise fail(f"schema {ref.path or '(inline)'}: cannot resolve $ref {exc.ref!r}", "only local files inside the project are read; nothing is fetched") from None
+        if ref.inline is not None and "$id" not in schema:
+            schema = {**schema, "$id": base_uri + "__inline__.json"}
+        return cls(schema, registry=registry)
+
+    def validate(self, ref: SchemaRef, instance: Any) -> list[SchemaViolation]:
+        """Every violation of ``ref`` by ``instance`` (at most ``MAX_ERRORS``)."""
+        validator = self.validator(ref)
+        out = []
+        for error in validator.iter_errors(instance):
+            out.extend(_violations(error))
+            if len(out) >= MAX_ERRORS:
+                break
+        return out[:MAX_ERRORS]
+
+
+def _violations(error: Any) -> list[SchemaViolation]:
+    from jsonschema.exceptions import best_match
+
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        error = best_match(error.context) if error.validator == "anyOf" else best_match([error])
+    pointer = "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in error.absolute_path)
+    return [SchemaViolation(pointer or "", str(error.validator), error.message)]
+
+
+def _iter_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref
+        for key, value in node.items():
+            if key not in ("const", "enum", "examples", "example", "default"):
+                yield from _iter_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _iter_refs(item)
+
+
+def _check_refs(node: Any, resolver: Any, seen: set[str]) -> None:
+    """Resolve every ``$ref`` reachable from ``node`` so broken ones fail before any request."""
+    for ref in _iter_refs(node):
+        resolved = resolver.lookup(ref)
+        key = f"{id(resolved.contents)}"
+        if key in seen:
+            continue
+        seen.add(key)
+        _check_refs(resolved.contents, resolved.resolver, seen)

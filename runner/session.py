@@ -1,0 +1,93 @@
+"""One ``runner run``: plan, optional mock, reporters, the engine, the exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import UsageError
+from .plan import PlanInput, build_plan
+from .results import RunResult
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+@dataclass
+class RunSettings:
+    """Everything ``runner run`` was asked to do."""
+
+    paths: list[str]
+    env_file: str | None = None
+    cli_vars: list[str] = field(default_factory=list)
+    mock: bool = False
+    reports: list[str] = field(default_factory=list)
+    selection: str | None = None
+    bail: bool = False
+    jobs: int = 1
+    data_file: str | None = None
+    iterations: int = 1
+    timeout: float | None = None
+    retries: int | None = None
+    insecure: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    color: bool = False
+    stdout: Any = None
+
+
+def run_session(settings: RunSettings) -> int:
+    """Run everything ``settings`` asks for and return the exit code."""
+    from .engine import RunContext, run_plan
+    from .render import RunOptions
+    from .reports import make_reporters
+    from .reports.console import ConsoleOptions, ConsoleReporter
+    from .streaming import StreamReader
+
+    server = None
+    try:
+        mock_url = None
+        if settings.mock:
+            from .mock import MockServer
+
+            server = MockServer(verbose=settings.verbose)
+            mock_url = server.start()
+        plan = build_plan(
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url)
+        )
+        if server is not None:
+            server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
+        stdout = settings.stdout or sys.stdout
+        file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout)
+        tty = bool(getattr(console_file, "isatty", lambda: False)())
+        console = ConsoleReporter(console_file, ConsoleOptions(color=settings.color, quiet=settings.quiet, verbose=settings.verbose, progress=tty and not settings.verbose))
+        context = RunContext(
+            templates=plan.templates,
+            schemas=plan.schemas,
+            options=RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure),
+            bail=settings.bail,
+            jobs=settings.jobs,
+            stream_reader=StreamReader(),
+            keep_bodies=settings.verbose or any(reporter.wants_bodies for reporter in file_reporters),
+        )
+        result: RunResult = _run(plan.runs, context, [console, *file_reporters])
+    finally:
+        if server is not None:
+            server.stop()
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
+    from .engine import run_plan
+
+    try:
+        return asyncio.run(run_plan(runs, context, reporters))
+    except KeyboardInterrupt:
+        # asyncio.run cancels the run (reports are written for what finished), then re-raises
+        raise
+
+
+__all__ = ["RunSettings", "run_session", "UsageError"]

@@ -1,0 +1,76 @@
+"""``runner show``: requests fully rendered, as HTTP or curl, with every secret masked."""
+
+from __future__ import annotations
+
+import shlex
+
+from .errors import UsageError
+from .plan import PlanInput, build_plan, scope_for_show
+from .redact import Redactor
+from .render import RenderedRequest, RunOptions, render_request
+from .templating import TemplateError
+
+
+def _full_url(request: RenderedRequest) -> str:
+    from .engine import _full_url as full
+
+    return full(request)
+
+
+def format_http(request: RenderedRequest, redactor: Redactor) -> str:
+    """The request as an HTTP message (body excerpt), masked."""
+    lines = [f"{request.method} {redactor.mask(_full_url(request))}"]
+    lines += [f"{name}: {value}" for name, value in redactor.mask_headers(request.headers)]
+    body = _body_text(request)
+    if body:
+        lines += ["", redactor.mask(body)]
+    return "\n".join(lines) + "\n"
+
+
+def format_curl(request: RenderedRequest, redactor: Redactor) -> str:
+    """The request as a curl command line, masked."""
+    parts = ["curl", "-X", request.method, shlex.quote(redactor.mask(_full_url(request)))]
+    for name, value in redactor.mask_headers(request.headers):
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if request.files:
+        for name, (filename, data, _content_type) in request.files:
+            parts += ["-F", shlex.quote(f"{name}=@{filename}" if filename else f"{name}={redactor.mask(data.decode('utf-8', 'replace'))}")]
+    else:
+        body = _body_text(request)
+        if body:
+            parts += ["--data-raw", shlex.quote(redactor.mask(body))]
+    if request.follow_redirects:
+        parts.append("-L")
+    return " ".join(parts) + "\n"
+
+
+def _body_text(request: RenderedRequest) -> str:
+    if request.content is not None:
+        return request.content.decode("utf-8", errors="replace")
+    if request.form:
+        from urllib.parse import urlencode
+
+        return urlencode(request.form)
+    return ""
+
+
+def show_requests(path: str, name: str | None, output_format: str, env_file: str | None, cli_vars: list[str]) -> str:
+    """Render the requests of one collection (or only ``name``) for display."""
+    plan = build_plan(PlanInput([path], env_file, cli_vars))
+    if len(plan.collections) != 1:
+        raise UsageError(f"show takes one collection file; {path} holds {len(plan.collections)}")
+    collection = plan.collections[0]
+    specs = [spec for spec in collection.requests if name is None or spec.name == name]
+    if not specs:
+        names = ", ".join(repr(spec.name) for spec in collection.requests)
+        raise UsageError(f"no request named {name!r} in {collection.path} (requests: {names})")
+    scope = scope_for_show(plan, collection)
+    out = []
+    for spec in specs:
+        try:
+            request = render_request(collection, spec, scope, plan.templates, RunOptions())
+        except TemplateError as exc:
+            raise UsageError(f"request {spec.name!r}: {scope.redactor.mask(exc.message)}") from None
+        text = format_curl(request, scope.redactor) if output_format == "curl" else format_http(request, scope.redactor)
+        out.append(f"# {spec.name}  ({spec.location})\n{text}" if len(specs) > 1 else text)
+    return "\n".join(out)

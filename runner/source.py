@@ -1,0 +1,185 @@
+"""YAML text -> plain data, plus a map from JSON pointer to file:line:col.
+
+PyYAML's composer gives nodes with marks; we build the data ourselves from the node
+tree so that every value keeps its location, duplicate keys are caught, and the YAML
+pitfalls listed in FORMAT.md get an error that names the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, Location, Problem
+
+try:  # the C parser is several times faster; fall back where libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the platform's PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+@dataclass
+class SourceDoc:
+    """A parsed YAML file: its data and where every node of it came from."""
+
+    path: str
+    text: str
+    data: Any
+    locations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    raw_scalars: dict[str, str] = field(default_factory=dict)
+    key_locations: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def location(self, pointer: str, key: bool = False) -> Location:
+        """The location of the node at ``pointer`` (of its key with ``key``), or of its nearest ancestor."""
+        if key and pointer in self.key_locations:
+            line, col = self.key_locations[pointer]
+            return Location(self.path, line, col, pointer)
+        probe = pointer
+        while True:
+            if probe in self.locations:
+                line, col = self.locations[probe]
+                return Location(self.path, line, col, pointer)
+            if not probe:
+                return Location(self.path, 1, 1, pointer)
+            probe = probe.rsplit("/", 1)[0]
+
+    def source_line(self, line: int) -> str:
+        """The text of a 1-based line of the file."""
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def problem(self, message: str, pointer: str, hint: str = "", key: bool = False) -> Problem:
+        """A ``Problem`` located at ``pointer`` (its key with ``key``) with its source line attached."""
+        loc = self.location(pointer, key)
+        return Problem(message, loc, hint, self.source_line(loc.line))
+
+
+def escape_pointer(key: Any) -> str:
+    """Escape one JSON pointer segment."""
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def read_yaml(path: Path | str, label: str | None = None) -> SourceDoc:
+    """Read and parse a YAML file; an unreadable or invalid file raises ``InputError``."""
+    path = Path(path)
+    shown = label or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"file not found: {shown}") from None
+    except IsADirectoryError:
+        raise InputError(f"expected a file, found a folder: {shown}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {shown}: {exc.strerror}") from None
+    return parse_yaml(text, shown)
+
+
+def parse_yaml(text: str, path: str) -> SourceDoc:
+    """Parse YAML text into a ``SourceDoc``."""
+    doc = SourceDoc(path=path, text=text, data=None)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(_syntax_problem(exc, doc)) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise InputError(f"{path}: invalid YAML: {exc}") from None
+    if node is None:
+        doc.data = None
+        return doc
+    problems: list[Problem] = []
+    doc.data = _build(node, "", doc, problems)
+    if problems:
+        raise InputError(problems)
+    return doc
+
+
+_TAG_STR = "tag:yaml.org,2002:str"
+_TAG_NULL = "tag:yaml.org,2002:null"
+_TAG_BOOL = "tag:yaml.org,2002:bool"
+_TAG_INT = "tag:yaml.org,2002:int"
+_TAG_FLOAT = "tag:yaml.org,2002:float"
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem]) -> Any:
+    doc.locations[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        _CONSTRUCTOR.flatten_mapping(node)  # resolve `<<: *anchor` merge keys
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line = doc.source_line(key_node.start_mark.line + 1)
+                problems.append(
+                    Problem(
+                        "a mapping cannot be used as a key",
+                        Location(doc.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1, pointer),
+                        _template_hint(line) or "quote the key",
+                        line,
+                    )
+                )
+                continue
+            key = key_node.value  # keys stay as written: `on:` is the text "on", not True
+            child = f"{pointer}/{escape_pointer(key)}"
+            doc.key_locations.setdefault(child, (key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+            if key in result:
+                doc.locations[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                problems.append(doc.problem(f"duplicate key {key!r}", child, "each key may appear once in a mapping"))
+                continue
+            result[key] = _build(value_node, child, doc, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, f"{pointer}/{i}", doc, problems) for i, item in enumerate(node.value)]
+    value = _scalar(node)
+    if node.tag in (_TAG_BOOL, _TAG_FLOAT) or (node.tag == _TAG_INT and not isinstance(value, bool)):
+        doc.raw_scalars[pointer] = node.value
+    return value
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    if node.tag == _TAG_STR:
+        return node.value
+    return _CONSTRUCTOR.construct_object(node, deep=True)
+
+
+def _template_hint(line: str) -> str:
+    if "{{" in line:
+        return 'a value that starts with "{{" must be quoted, e.g. model: "{{ model }}"'
+    return ""
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, doc: SourceDoc) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 0
+    col = mark.column + 1 if mark else 0
+    text = doc.source_line(line)
+    reason = exc.problem or exc.context or "invalid YAML"
+    hint = ""
+    if "\t" in reason or "'\\t'" in reason or (text and "\t" in text[: max(col, 1)]):
+        hint = "YAML does not allow tabs for indentation: indent with spaces"
+    elif _template_hint(text) or _template_hint(doc.source_line(line - 1)):
+        hint = _template_hint(text) or _template_hint(doc.source_line(line - 1))
+    elif "{" in text and ("mapping values are not allowed" in reason or "expected ','" in reason or "?" in text):
+        hint = "inside {...}, quote a string that contains ': ' or ends in '?'"
+    elif "mapping values are not allowed" in reason:
+        hint = "a plain value cannot contain ': ' - quote it"
+    return Problem(f"invalid YAML: {reason}", Location(doc.path, line, col), hint, text)
+
+
+def scalar_pitfall(doc: SourceDoc, pointer: str, value: Any) -> str:
+    """A hint when YAML read an unquoted word or number as something else than a string."""
+    raw = doc.raw_scalars.get(pointer)
+    if raw is None:
+        return ""
+    if isinstance(value, bool) and raw.lower() in _BOOL_WORDS and raw.lower() not in ("true", "false"):
+        return f"YAML reads the unquoted word {raw} as the boolean {str(value).lower()}: quote it ('{raw}') if you meant a string"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and str(value) != raw:
+        return f"YAML reads {raw} as the number {value}: quote it ('{raw}') to keep it as written"
+    return ""

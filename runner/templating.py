@@ -1,0 +1,217 @@
+"""Sandboxed Jinja2 templating: native values, helpers, and the undeclared-name check.
+
+Every string in a collection is a template.  A string that is exactly one
+``{{ expression }}`` keeps the native type of its result, so ``"{{ max_tokens }}"``
+sends an integer.  Templates are compiled once and cached by their source text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import random
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+HELPER_NAMES = frozenset({"env", "uuid4", "now", "timestamp", "random_int"})
+
+
+class TemplateError(Exception):
+    """A template could not be compiled or rendered; ``name`` is the undefined variable, if any."""
+
+    def __init__(self, message: str, name: str = "", line: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.name = name
+        self.line = line
+
+
+class ProcessEnv(Mapping[str, str]):
+    """The process environment as a read-only mapping (``env.NAME`` in templates)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self._environ = dict(os.environ if environ is None else environ)
+
+    def __getitem__(self, key: str) -> str:
+        return self._environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        return len(self._environ)
+
+    def __repr__(self) -> str:  # never print the whole environment
+        return "<process environment>"
+
+
+class _StrictUndefined(jinja2.StrictUndefined):
+    @property
+    def _undefined_message(self) -> str:
+        if isinstance(self._undefined_obj, ProcessEnv):
+            return f"environment variable {self._undefined_name} is not set"
+        return super()._undefined_message
+
+
+def _b64encode(value: Any) -> str:
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return base64.b64encode(data).decode("ascii")
+
+
+def _b64decode(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise TemplateError(f"b64decode: not valid base64 text ({exc})") from None
+
+
+def _tojson(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+def _random_int(low: int, high: int) -> int:
+    return random.randint(int(low), int(high))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _timestamp() -> int:
+    return int(datetime.now(timezone.utc).timestamp())
+
+
+def is_template(value: Any) -> bool:
+    """Whether a value is a string holding template syntax."""
+    return isinstance(value, str) and any(marker in value for marker in _TEMPLATE_MARKERS)
+
+
+class Templates:
+    """Compiles and renders templates in one sandboxed environment; one instance per run."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self.env = SandboxedEnvironment(
+            undefined=_StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
+        self.process_env = ProcessEnv(environ)
+        self.env.globals.update(
+            env=self.process_env,
+            uuid4=lambda: str(uuid.uuid4()),
+            now=_now,
+            timestamp=_timestamp,
+            random_int=_random_int,
+        )
+        self.env.filters.update(b64encode=_b64encode, b64decode=_b64decode, tojson=_tojson)
+        self._compiled: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        self._names: dict[str, frozenset[str]] = {}
+
+    def compile(self, source: str) -> Callable[[Mapping[str, Any]], Any]:
+        """Compile ``source`` once; the result renders a scope to a native value or text."""
+        compiled = self._compiled.get(source)
+        if compiled is None:
+            compiled = self._compile(source)
+            self._compiled[source] = compiled
+        return compiled
+
+    def _compile(self, source: str) -> Callable[[Mapping[str, Any]], Any]:
+        try:
+            match = _SINGLE_EXPR.match(source)
+            if match:
+                expr = self.env.compile_expression(match.group("expr"), undefined_to_none=False)
+
+                def render_native(scope: Mapping[str, Any]) -> Any:
+                    value = expr(scope)
+                    if isinstance(value, jinja2.Undefined):
+                        value._fail_with_undefined_error()
+                    return value
+
+                return render_native
+            template = self.env.from_string(source)
+            return lambda scope: template.render(scope)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno or 0) from None
+
+    def names(self, source: str) -> frozenset[str]:
+        """The variables a template reads, helpers excluded (raises ``TemplateError`` on bad syntax)."""
+        found = self._names.get(source)
+        if found is None:
+            try:
+                ast = self.env.parse(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno or 0) from None
+            found = frozenset(meta.find_undeclared_variables(ast)) - HELPER_NAMES
+            self._names[source] = found
+        return found
+
+    def env_names(self, source: str) -> frozenset[str]:
+        """The process-environment variables a template reads as ``env.NAME`` or ``env['NAME']``."""
+        try:
+            ast = self.env.parse(source)
+        except jinja2.TemplateSyntaxError:
+            return frozenset()
+        found = set()
+        for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+            if isinstance(node.node, nodes.Name) and node.node.name == "env":
+                if isinstance(node, nodes.Getattr):
+                    found.add(node.attr)
+                elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                    found.add(node.arg.value)
+        return frozenset(found)
+
+    def render(self, value: Any, scope: Mapping[str, Any]) -> Any:
+        """Render every template inside ``value`` (strings, lists, mappings) against ``scope``."""
+        if isinstance(value, str):
+            if not any(marker in value for marker in _TEMPLATE_MARKERS):
+                return value
+            try:
+                return self.compile(value)(scope)
+            except jinja2.UndefinedError as exc:
+                raise TemplateError(str(exc), name=_undefined_name(str(exc))) from None
+            except jinja2.TemplateError as exc:
+                raise TemplateError(f"template error: {exc}") from None
+            except TemplateError:
+                raise
+            except Exception as exc:  # a helper or filter failed on bad input (e.g. int("x"))
+                raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+        if isinstance(value, list):
+            return [self.render(item, scope) for item in value]
+        if isinstance(value, dict):
+            return {key: self.render(item, scope) for key, item in value.items()}
+        return value
+
+    def render_text(self, value: Any, scope: Mapping[str, Any]) -> str:
+        """Render and convert to a string (for URLs, headers, ...)."""
+        rendered = self.render(value, scope)
+        if isinstance(rendered, bool):
+            return "true" if rendered else "false"
+        return "" if rendered is None else str(rendered)
+
+
+def iter_strings(value: Any) -> Iterator[str]:
+    """Every string inside a nested value (to find templates)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from iter_strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from iter_strings(item)
+
+
+def _undefined_name(message: str) -> str:
+    match = re.match(r"'([^']+)' is undefined", message) or re.match(r"environment variable (\S+)", message)
+    return match.group(1) if match else ""

@@ -1,0 +1,108 @@
+"""The layered variable scope: vars < environment file < data row < --var < captures.
+
+Each layer is a mapping of raw values (templates allowed); ``build_scope`` renders
+them in dependency order against the merged scope, so a collection default may
+refer to a variable an environment file sets.  The scope also knows the secret
+names and records which layer every value came from (``show -v``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError, Location, Problem
+from .redact import Redactor
+from .templating import TemplateError, Templates, iter_strings
+
+LAYERS = ("collection vars", "environment file", "data row", "--var", "capture")
+
+
+@dataclass
+class Layer:
+    """One layer of variables: raw values, where each was written, which are secret."""
+
+    name: str
+    values: dict[str, Any]
+    locations: dict[str, Location] = field(default_factory=dict)
+    secrets: frozenset[str] = frozenset()
+
+
+@dataclass
+class Scope:
+    """The variables of one collection run: rendered values, their origin and the secrets."""
+
+    values: dict[str, Any]
+    origins: dict[str, str]
+    secret_names: set[str]
+    redactor: Redactor
+
+    def capture(self, name: str, value: Any, secret: bool = False) -> None:
+        """Set a captured variable (highest precedence)."""
+        self.values[name] = value
+        self.origins[name] = "capture"
+        if secret or name in self.secret_names:
+            self.secret_names.add(name)
+            self.redactor.add(value if isinstance(value, str) else _as_text(value))
+
+    def child(self) -> "Scope":
+        """A copy whose captures do not leak back into this scope."""
+        return Scope(dict(self.values), dict(self.origins), set(self.secret_names), self.redactor)
+
+
+def _as_text(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | None = None) -> Scope:
+    """Merge the layers (later wins), render templated values, and register secrets."""
+    raw: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    locations: dict[str, Location | None] = {}
+    secret_names: set[str] = set()
+    for layer in layers:
+        for name, value in layer.values.items():
+            raw[name] = value
+            origins[name] = layer.name
+            locations[name] = layer.locations.get(name)
+        secret_names |= layer.secrets
+    resolved: dict[str, Any] = {}
+    problems: list[Problem] = []
+
+    def resolve(name: str, stack: tuple[str, ...]) -> None:
+        if name in resolved:
+            return
+        if name in stack:
+            cycle = " -> ".join(stack[stack.index(name):] + (name,))
+            raise TemplateError(f"variables refer to each other in a loop: {cycle}")
+        value = raw[name]
+        deps = set()
+        for text in iter_strings(value):
+            deps |= templates.names(text)
+        for dep in sorted(deps & raw.keys()):
+            resolve(dep, stack + (name,))
+        resolved[name] = templates.render(value, resolved)
+
+    for name in raw:
+        try:
+            resolve(name, ())
+        except TemplateError as exc:
+            problems.append(Problem(f"variable {name!r} ({origins[name]}): {exc.message}", locations.get(name), _hint(exc)))
+            resolved.setdefault(name, None)
+    if problems:
+        raise InputError(problems)
+    redactor = redactor or Redactor()
+    for name in secret_names:
+        if name in resolved:
+            redactor.add(_as_text(resolved[name]))
+    return Scope(resolved, origins, secret_names, redactor)
+
+
+def _hint(exc: TemplateError) -> str:
+    if exc.message.startswith("environment variable"):
+        return f"export {exc.name}=... before running, or pass --var to set the variable directly"
+    if exc.name:
+        return f"define {exc.name!r} in the collection's vars, an environment file (-e) or with --var {exc.name}=..."
+    return ""
