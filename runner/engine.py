@@ -21,6 +21,7 @@ from .errors import TransportError
 from .http import HttpClients, HttpResponse, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
 from .query import MISSING, header_value, json_value, regex_value
+from .redact import MASK
 from .render import RenderedRequest, RunOptions, is_skipped, render_request
 from .reports.base import Reporter, Reporters
 from .results import (
@@ -211,7 +212,7 @@ async def run_request(
     _fill_response(result, response, redactor)
     view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
     checks = check_response(spec, request, view, response, context)
-    checks.extend(capture_values(spec.captures, view, scope))
+    checks.extend(capture_values(spec.captures, view, scope, result.captures))
     result.checks = checks
     if response.truncated:
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
@@ -276,8 +277,8 @@ def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseVi
     return checks
 
 
-def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope: Scope) -> list[CheckResult]:
-    """Store every capture in ``scope``; a capture that finds nothing is a failed check."""
+def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope: Scope, captured: dict[str, Any] | None = None) -> list[CheckResult]:
+    """Store every capture in ``scope`` (and in ``captured``, secrets as ``****``, for reports); a capture that finds nothing is a failed check."""
     failures = []
     for capture in captures:
         value = extract(capture, view)
@@ -286,6 +287,8 @@ def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope:
             failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", "(nothing)", reason, capture.location))
             continue
         scope.capture(capture.name, value, capture.secret)
+        if captured is not None:
+            captured[capture.name] = MASK if capture.name in scope.secret_names else value
     return failures
 
 
