@@ -95,6 +95,8 @@ class InputError(RunnerError):
             lines = [f"error: {problem.message}"]
             if problem.location is not None:
                 lines.append(f"  --> {problem.location.describe()}")
+                if not problem.source_line:
+                    problem.source_line = _read_line(problem.location)
                 if problem.source_line:
                     number = str(problem.location.line)
                     pad = " " * len(number)
@@ -106,6 +108,20 @@ class InputError(RunnerError):
                 lines.append(f"  hint: {problem.hint}")
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+def _read_line(location: Location) -> str:
+    """The source line a location points at, read on the error path only."""
+    if location.line < 1:
+        return ""
+    try:
+        with open(location.file, encoding="utf-8") as file:
+            for number, line in enumerate(file, start=1):
+                if number == location.line:
+                    return line.rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        pass
+    return ""
 
 
 class UsageError(RunnerError):

@@ -48,7 +48,10 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                 names = templates.names(text)
                 templates.compile(text)
             except TemplateError as exc:
-                problems.append(doc.problem(f"{request}: {exc.message}", pointer, 'templates use Jinja2 syntax: "{{ name }}"'))
+                hint = 'templates use Jinja2 syntax: "{{ name }}"'
+                if "No filter named" in exc.message:
+                    hint = "filters: b64encode, b64decode, tojson and Jinja2's built-in filters (default, lower, upper, int, ...)"
+                problems.append(doc.problem(f"{request}: {exc.message}", pointer, hint))
                 continue
             for name in sorted(names - known - captured):
                 hint = f"define {name!r} in vars, an environment file (-e) or with --var {name}=..."

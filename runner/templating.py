@@ -150,9 +150,9 @@ class Templates:
         if found is None:
             try:
                 ast = self.env.parse(source)
-            except jinja2.TemplateSyntaxError as exc:
+                found = frozenset(meta.find_undeclared_variables(ast)) - HELPER_NAMES
+            except jinja2.TemplateSyntaxError as exc:  # also unknown filters and tests
                 raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno or 0) from None
-            found = frozenset(meta.find_undeclared_variables(ast)) - HELPER_NAMES
             self._names[source] = found
         return found
 

@@ -1,0 +1,45 @@
+"""The redactor masks every secret, in every form it takes."""
+
+from __future__ import annotations
+
+import base64
+
+from runner.redact import Redactor
+
+
+def test_masks_inside_longer_text_and_urls() -> None:
+    redactor = Redactor()
+    redactor.add("s3cr3t/key+1")
+    assert redactor.mask("x s3cr3t/key+1 y") == "x **** y"
+    assert redactor.mask("https://h/?k=s3cr3t%2Fkey%2B1") == "https://h/?k=****"
+    assert redactor.mask("https://h/?k=s3cr3t%2Fkey%2B1&a=1") == "https://h/?k=****&a=1"
+
+
+def test_longest_secret_first() -> None:
+    redactor = Redactor()
+    redactor.add("abc")
+    redactor.add("abcdef")
+    assert redactor.mask("abcdef") == "****"
+
+
+def test_basic_auth_encoded_form() -> None:
+    redactor = Redactor()
+    redactor.add_basic("user", "pa55word")
+    encoded = base64.b64encode(b"user:pa55word").decode()
+    assert redactor.mask(f"Basic {encoded}") == "Basic ****"
+
+
+def test_credential_headers_are_masked_whole() -> None:
+    redactor = Redactor()
+    masked = dict(redactor.mask_headers([("Authorization", "Bearer abc"), ("Cookie", "sid=1"), ("X-API-Key", "k"), ("Accept", "x")]))
+    assert masked == {"Authorization": "Bearer ****", "Cookie": "****", "X-API-Key": "****", "Accept": "x"}
+
+
+def test_mask_data_walks_structures() -> None:
+    redactor = Redactor()
+    redactor.add("tok")
+    assert redactor.mask_data({"a": ["tok", 1], "b": {"c": "xtokx"}}) == {"a": ["****", 1], "b": {"c": "x****x"}}
+
+
+def test_nothing_to_mask_is_identity() -> None:
+    assert Redactor().mask("abc") == "abc"

@@ -1,0 +1,96 @@
+"""Templating: native values, helpers, filters, undefined names, the sandbox."""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+
+import pytest
+
+from runner.templating import TemplateError, Templates
+
+
+@pytest.fixture
+def templates() -> Templates:
+    return Templates(environ={"HOME_REGION": "eu", "TOKEN": "t0k"})
+
+
+@pytest.mark.parametrize(
+    ("source", "scope", "expected"),
+    [
+        ("{{ n }}", {"n": 150}, 150),
+        ("  {{ n }}  ", {"n": 150}, 150),
+        ("{{ t }}", {"t": 0.7}, 0.7),
+        ("{{ flag }}", {"flag": False}, False),
+        ("{{ items }}", {"items": [1, 2]}, [1, 2]),
+        ("{{ n + 1 }}", {"n": 1}, 2),
+        ("n={{ n }}", {"n": 150}, "n=150"),
+        ("{{ a }}{{ b }}", {"a": 1, "b": 2}, "12"),
+        ("plain text", {}, "plain text"),
+        ("{{ env.HOME_REGION }}", {}, "eu"),
+        ("{{ 'abc' | b64encode }}", {}, base64.b64encode(b"abc").decode()),
+        ("{{ 'YWJj' | b64decode }}", {}, "abc"),
+        ("{{ d | tojson }}", {"d": {"k": "é"}}, '{"k": "é"}'),
+    ],
+    ids=["int", "int-spaces", "float", "bool", "list", "expression", "mixed-text", "two-expressions", "plain", "env", "b64encode", "b64decode", "tojson"],
+)
+def test_render(templates: Templates, source: str, scope: dict, expected: object) -> None:
+    assert templates.render(source, scope) == expected
+
+
+def test_render_nested_structures(templates: Templates) -> None:
+    raw = {"model": "{{ m }}", "max_tokens": "{{ n }}", "messages": [{"content": "hi {{ who }}"}]}
+    assert templates.render(raw, {"m": "x", "n": 5, "who": "you"}) == {"model": "x", "max_tokens": 5, "messages": [{"content": "hi you"}]}
+
+
+def test_helpers(templates: Templates) -> None:
+    value = templates.render("{{ uuid4() }}", {})
+    assert uuid.UUID(value).version == 4
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", templates.render("{{ now() }}", {}))
+    assert isinstance(templates.render("{{ timestamp() }}", {}), int)
+    assert 1 <= templates.render("{{ random_int(1, 3) }}", {}) <= 3
+
+
+def test_undefined_variable_names_it(templates: Templates) -> None:
+    with pytest.raises(TemplateError) as info:
+        templates.render("{{ missing }}", {})
+    assert info.value.name == "missing"
+    assert "missing" in info.value.message
+
+
+def test_unset_environment_variable_is_named(templates: Templates) -> None:
+    with pytest.raises(TemplateError, match="environment variable NOPE is not set"):
+        templates.render("{{ env.NOPE }}", {})
+
+
+def test_default_filter_covers_unset_environment_variable(templates: Templates) -> None:
+    assert templates.render("{{ env.NOPE | default('x') }}", {}) == "x"
+
+
+def test_syntax_error(templates: Templates) -> None:
+    with pytest.raises(TemplateError, match="syntax"):
+        templates.render("{{ oops", {})
+
+
+def test_names_excludes_helpers(templates: Templates) -> None:
+    assert templates.names("{{ a }} {{ env.X }} {{ uuid4() }} {{ b | tojson }}") == {"a", "b"}
+
+
+def test_env_names(templates: Templates) -> None:
+    assert templates.env_names("{{ env.A }} {{ env['B'] }} {{ other.C }}") == {"A", "B"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["{{ ''.__class__.__mro__ }}", "{{ n.__class__.__subclasses__() }}", "{{ env._environ }}", "{{ cycler.__init__.__globals__ }}"],
+    ids=["mro", "subclasses", "private-attribute", "globals"],
+)
+def test_sandbox_blocks_internals(templates: Templates, source: str) -> None:
+    with pytest.raises(TemplateError):
+        templates.render(source, {"n": 1})
+
+
+def test_bad_base64_is_a_template_error(templates: Templates) -> None:
+    with pytest.raises(TemplateError, match="b64decode"):
+        templates.render("{{ '***' | b64decode }}", {})
