@@ -122,7 +122,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             params=request.params or None,
             headers=request.headers,
             content=request.content,
-            data=request.form,  # type: ignore[arg-type]
+            data=_form_mapping(request.form),
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
         )
@@ -158,6 +158,16 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
     except (OSError, ssl.SSLError) as exc:  # pragma: no cover - httpx normally wraps these
         raise TransportError(f"network error: {exc}") from exc
+
+
+def _form_mapping(pairs: list[tuple[str, str]] | None) -> dict[str, list[str]] | None:
+    """Form pairs as the mapping httpx wants (a list value repeats the key)."""
+    if not pairs:
+        return None
+    mapping: dict[str, list[str]] = {}
+    for name, value in pairs:
+        mapping.setdefault(name, []).append(value)
+    return mapping
 
 
 async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:

@@ -208,11 +208,9 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
             else:
                 for item in value if isinstance(value, list) else [value]:
                     fields.append((name, _text(item)))
-        request.form = fields
-        request.files = files or [("", ("", b"", ""))][:0]
-        if not files:  # httpx only sends multipart when there is a file; force it
-            request.files = []
-            request.form = None
+        if files:
+            request.form, request.files = fields, files
+        else:  # httpx sends multipart only when there is a file: send the fields as file-less parts
             request.files = [(name, (None, value.encode("utf-8"), None)) for name, value in fields]  # type: ignore[misc]
         if "content-type" in headers and headers["content-type"][1].lower().startswith("multipart/"):
             del headers["content-type"]  # httpx must set the boundary itself
