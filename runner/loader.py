@@ -373,7 +373,10 @@ class _Builder:
         try:
             compile_path(path)
         except JSONPathError as exc:
-            self.problem(f"invalid JSONPath {path!r}: {exc}", pointer, "paths follow RFC 9535, e.g. $.choices[0].message.content")
+            hint = "paths follow RFC 9535, e.g. $.choices[0].message.content"
+            if re.search(r"\.[A-Za-z0-9_]*-", path):
+                hint = "a name with '-' needs brackets in RFC 9535: $.headers['Content-Type']"
+            self.problem(f"invalid JSONPath {path!r}: {exc}", pointer, hint)
 
     def expect(self, data: dict[str, Any], pointer: str) -> ExpectSpec:
         out: list[Assertion] = []
