@@ -130,15 +130,15 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 @click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
 @click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
 @_variables_options
-@click.option("--mock", is_flag=True, hidden=True)
+@click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")
 @_traceback_option
-def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], mock: bool, traceback: bool) -> None:
+def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, traceback: bool) -> None:
     """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
 
     def action() -> int:
         from .show import show_requests
 
-        click.echo(show_requests(path, request_name, output_format, env_file, list(cli_vars)), nl=False)
+        click.echo(show_requests(path, request_name, output_format, env_file, list(cli_vars), verbose), nl=False)
         return EXIT_OK
 
     _guard(traceback, action)

@@ -174,6 +174,8 @@ def scope_for_show(plan: Plan, collection: CollectionSpec) -> Scope:
             scope = run.scope.child()
             for spec in collection.requests:
                 for capture in spec.captures:
-                    scope.values.setdefault(capture.name, f"<captured:{capture.name}>")
+                    if capture.name not in scope.values:
+                        scope.values[capture.name] = f"<captured:{capture.name}>"
+                        scope.origins[capture.name] = "capture"
             return scope
     raise UsageError(f"{collection.path}: nothing selected")

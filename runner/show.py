@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from .errors import UsageError
@@ -9,6 +10,7 @@ from .plan import PlanInput, build_plan, scope_for_show
 from .redact import Redactor
 from .render import RenderedRequest, RunOptions, render_request
 from .templating import TemplateError
+from .variables import Scope
 
 
 def _full_url(request: RenderedRequest) -> str:
@@ -54,7 +56,17 @@ def _body_text(request: RenderedRequest) -> str:
     return ""
 
 
-def show_requests(path: str, name: str | None, output_format: str, env_file: str | None, cli_vars: list[str]) -> str:
+def format_variables(scope: Scope) -> str:
+    """Every variable with the layer it came from (``show -v``), secrets masked."""
+    lines = ["# variables (lowest precedence first: collection vars < environment file < data row < --var < capture)"]
+    for name in sorted(scope.values):
+        value = scope.values[name]
+        text = "****" if name in scope.secret_names else scope.redactor.mask(json.dumps(value, default=str))
+        lines.append(f"#   {name} = {text}  ({scope.origins.get(name, 'capture')})")
+    return "\n".join(lines) + "\n\n"
+
+
+def show_requests(path: str, name: str | None, output_format: str, env_file: str | None, cli_vars: list[str], verbose: bool = False) -> str:
     """Render the requests of one collection (or only ``name``) for display."""
     plan = build_plan(PlanInput([path], env_file, cli_vars))
     if len(plan.collections) != 1:
@@ -65,7 +77,7 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
         names = ", ".join(repr(spec.name) for spec in collection.requests)
         raise UsageError(f"no request named {name!r} in {collection.path} (requests: {names})")
     scope = scope_for_show(plan, collection)
-    out = []
+    out = [format_variables(scope)] if verbose else []
     for spec in specs:
         try:
             request = render_request(collection, spec, scope, plan.templates, RunOptions())

@@ -240,3 +240,15 @@ def test_console_has_no_colour_codes_when_not_a_terminal(run_cli, write, api: HT
     assert "\x1b[" not in result.output
     line = next(line for line in result.stdout.splitlines() if line.startswith("FAIL  GET"))
     assert "chat" in line and "200" in line and " ms" in line and " B" in line
+
+
+def test_show_verbose_explains_where_each_variable_comes_from(run_cli, write, api: HTTPServer) -> None:
+    env = write("env.yaml", f"token: {SECRET}\nmodel: from-env\nsecrets: [token]\n")
+    path = write("c.yaml", collection(api, "  - name: chat\n    url: /chat\n    capture: {later: $.id}\n", "vars: {model: from-vars, n: 1, token: x}"))
+    result = run_cli("show", str(path), "-v", "-e", str(env), "--var", "n=2")
+    assert result.exit_code == 0, result.output
+    assert "#   model = \"from-env\"  (environment file)" in result.stdout
+    assert "#   n = 2  (--var)" in result.stdout
+    assert "#   token = ****  (environment file)" in result.stdout
+    assert "#   later = \"<captured:later>\"  (capture)" in result.stdout
+    assert SECRET not in result.output
