@@ -252,3 +252,21 @@ def test_show_verbose_explains_where_each_variable_comes_from(run_cli, write, ap
     assert "#   token = ****  (environment file)" in result.stdout
     assert "#   later = \"<captured:later>\"  (capture)" in result.stdout
     assert SECRET not in result.output
+
+
+def test_schema_draft_comes_from_dollar_schema(run_cli, write, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/pair").respond_with_json(["a", 1])
+    httpserver.expect_request("/bad-pair").respond_with_json(["a", "b"])
+    # draft-07's array form of `items` is positional; under 2020-12 the same schema would be invalid
+    write("schemas/pair.json", json.dumps({"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}, {"type": "integer"}]}))
+    path = write("c.yaml", collection(httpserver, """  - name: good
+    url: /pair
+    expect: {schema: schemas/pair.json}
+  - name: bad
+    url: /bad-pair
+    expect: {schema: schemas/pair.json}
+"""))
+    result = run_cli("run", str(path))
+    assert result.exit_code == 1
+    assert "PASS  GET    good" in result.stdout
+    assert "schema schemas/pair.json at /1 (type): 'b' is not of type 'integer'" in result.stdout
