@@ -14,7 +14,13 @@ from ..errors import UsageError
 from ..redact import Redactor
 from .base import Reporter
 
-FORMATS: dict[str, str] = {}
+FORMATS: dict[str, str] = {
+    "junit": ".junit:JunitReporter",
+    "json": ".json_report:JsonReporter",
+    "html": ".html:HtmlReporter",
+    "markdown": ".markdown:MarkdownReporter",
+    "github": ".github:GithubReporter",
+}
 
 
 def parse_report_spec(text: str) -> tuple[str, str]:
@@ -32,17 +38,24 @@ def parse_report_spec(text: str) -> tuple[str, str]:
 def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None = None) -> tuple[list[Reporter], TextIO]:
     """The file reporters for ``--report`` options, and where the console report goes.
 
-    When a report is written to stdout the console report moves to stderr.
+    When a report is written to stdout the console report moves to stderr.  Each
+    reporter claims its file now, so an unwritable path stops the run before
+    anything is sent.
     """
     stdout = stdout or sys.stdout
+    parsed = [parse_report_spec(spec) for spec in specs]
+    to_stdout = [f"{fmt}:{path}" for fmt, path in parsed if path == "-"]
+    if len(to_stdout) > 1:
+        raise UsageError(f"only one report can go to stdout ('-'), got {', '.join(to_stdout)}")
     reporters: list[Reporter] = []
-    console: TextIO = stdout
-    for spec in specs:
-        fmt, path = parse_report_spec(spec)
-        module_name, _, class_name = FORMATS[fmt].partition(":")
-        module = importlib.import_module(module_name, __name__)
-        reporter_class: Any = getattr(module, class_name)
-        if path == "-":
-            console = sys.stderr
-        reporters.append(reporter_class(path, redactor, stdout))
-    return reporters, console
+    try:
+        for fmt, path in parsed:
+            module_name, _, class_name = FORMATS[fmt].partition(":")
+            module = importlib.import_module(module_name, __name__)
+            reporter_class: Any = getattr(module, class_name)
+            reporters.append(reporter_class(path, redactor, stdout))
+    except BaseException:
+        for reporter in reporters:
+            getattr(reporter, "discard", lambda: None)()
+        raise
+    return reporters, (sys.stderr if to_stdout else stdout)

@@ -52,8 +52,15 @@ class Reporters(Reporter):
             reporter.collection_finished(result)
 
     def run_finished(self, result: RunResult) -> None:
+        # one report that cannot be written must not cost the others theirs: raise the first failure last
+        failure: Exception | None = None
         for reporter in self.reporters:
-            reporter.run_finished(result)
+            try:
+                reporter.run_finished(result)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 class _Channel(Reporter):

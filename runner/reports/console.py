@@ -82,11 +82,12 @@ def format_failure(result: RequestResult) -> list[Line]:
 
 
 def format_summary(run: RunResult) -> Line:
-    """``3 passed, 1 failed, 0 skipped in 1.23 s``."""
-    passed, failed = run.count(PASSED), run.count(FAILED) + run.count(ERROR)
-    skipped = run.count(SKIPPED)
-    style = "bold red" if failed else "bold green"
-    line: Line = [(f"{passed} passed, {failed} failed, {skipped} skipped", style), (f" in {run.elapsed_ms / 1000:.2f} s", "")]
+    """``3 passed, 1 failed, 1 error, 0 skipped in 1.23 s``."""
+    from .document import counts_text
+
+    style = "bold green" if run.ok else "bold red"
+    text = counts_text(run.count(PASSED), run.count(FAILED), run.count(ERROR), run.count(SKIPPED))
+    line: Line = [(text, style), (f" in {run.elapsed_ms / 1000:.2f} s", "")]
     if run.interrupted:
         line.append(("  (interrupted)", "bold yellow"))
     return line

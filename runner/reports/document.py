@@ -1,0 +1,187 @@
+"""The report document: the run as plain, masked data that every file report renders.
+
+``build_document`` turns a ``RunResult`` into the structure the JSON report
+writes as is (``schemas/report.schema.json`` describes it, ``docs/reports.md``
+documents it); JUnit, HTML, Markdown and GitHub render the same structure.  It
+is masked here, once, with the run's redactor (which by the end of the run also
+knows the secrets captured from responses), so no format can leak what another
+hides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..errors import Location
+from ..redact import Redactor
+from ..results import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CollectionResult, RequestResult, RunResult
+
+REPORT_VERSION = 1
+OUTCOMES = (PASSED, FAILED, ERROR, SKIPPED)
+
+Document = dict[str, Any]
+
+
+def exit_status(run: RunResult) -> int:
+    """The exit code ``runner run`` gives for this run (0 passed, 1 failed, 130 interrupted)."""
+    if run.interrupted:
+        return 130
+    return 0 if run.ok else 1
+
+
+def build_document(run: RunResult, redactor: Redactor) -> Document:
+    """The whole run as masked, JSON-ready data."""
+    document = {
+        "report_version": REPORT_VERSION,
+        "runner_version": __version__,
+        "started_at": run.started_at,
+        "elapsed_ms": _ms(run.elapsed_ms),
+        "interrupted": run.interrupted,
+        "exit_status": exit_status(run),
+        "counts": _counts([request for collection in run.collections for request in collection.requests]),
+        "collections": [_collection(collection) for collection in run.collections],
+    }
+    masked: Document = redactor.mask_data(document)
+    return masked
+
+
+def _counts(requests: list[RequestResult]) -> dict[str, int]:
+    counts = {"total": len(requests)}
+    for outcome in OUTCOMES:
+        counts[outcome] = sum(1 for request in requests if request.outcome == outcome)
+    return counts
+
+
+def _collection(collection: CollectionResult) -> dict[str, Any]:
+    return {
+        "name": collection.name,
+        "path": collection.path,
+        "iteration": collection.iteration,
+        "elapsed_ms": _ms(collection.elapsed_ms),
+        "counts": _counts(collection.requests),
+        "requests": [_request(request) for request in collection.requests],
+    }
+
+
+def _request(result: RequestResult) -> dict[str, Any]:
+    sent = result.request
+    response = None
+    if result.status is not None:
+        response = {
+            "status": result.status,
+            "headers": _headers(result.response_headers),
+            "content_type": result.content_type,
+            "size": result.size,
+            "body_excerpt": result.body_excerpt,
+        }
+    stream = None
+    if result.first_event_ms is not None or result.event_count is not None:
+        stream = {"first_event_ms": _ms(result.first_event_ms), "event_count": result.event_count}
+    return {
+        "name": result.name,
+        "display_name": result.display_name,
+        "outcome": result.outcome,
+        "iteration": result.iteration,
+        "location": _location(result.location),
+        "tags": list(result.tags),
+        "method": result.method,
+        "url": result.url,
+        "elapsed_ms": _ms(result.elapsed_ms),
+        "request": None if sent is None else {"method": sent.method, "url": sent.url, "headers": _headers(sent.headers), "body": sent.body},
+        "response": response,
+        "error": {"kind": result.error_kind or "transport", "message": result.error} if result.outcome == ERROR else None,
+        "skip_reason": result.skip_reason if result.outcome == SKIPPED else None,
+        "checks": [_check(check) for check in result.checks],
+        "attempts": [
+            {"number": attempt.number, "status": attempt.status, "elapsed_ms": _ms(attempt.elapsed_ms), "error": attempt.error or None}
+            for attempt in result.attempts
+        ],
+        "captures": dict(result.captures),
+        "stream": stream,
+    }
+
+
+def _check(check: CheckResult) -> dict[str, Any]:
+    return {
+        "kind": check.kind,
+        "target": check.target,
+        "label": check.label,
+        "passed": check.passed,
+        "expected": check.expected,
+        "actual": check.actual,
+        "message": check.message,
+        "location": _location(check.location),
+        "pointer": check.pointer or None,
+        "keyword": check.keyword or None,
+    }
+
+
+def _headers(headers: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in headers]
+
+
+def _location(location: Location | None) -> dict[str, Any] | None:
+    if location is None:
+        return None
+    return {"file": location.file, "line": location.line or None, "col": location.col or None}
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+# -- helpers the text formats share ------------------------------------------------------------
+
+
+def where(location: dict[str, Any] | None) -> str:
+    """``file:line`` of a document location ('' when unknown)."""
+    if not location:
+        return ""
+    return f"{location['file']}:{location['line']}" if location.get("line") else location["file"]
+
+
+def describe_check(check: dict[str, Any]) -> str:
+    """One line for a failed check: ``status: expected 200, got 500``."""
+    label = check["label"]
+    if check["keyword"]:  # a schema violation, of the body or of one event
+        return f"{label} at {check['pointer'] or '/'} ({check['keyword']}): {check['message']}"
+    if check["kind"] == "events" and check["message"]:  # a bad event or stream: why, then what came
+        return f"{label}: {check['message']}" + (f" (got {check['actual']})" if check["actual"] else "")
+    text = f"{label}: expected {check['expected']}, got {check['actual']}"
+    if check["message"] and check["actual"] in ("(no JSON)", "(nothing)", "more"):
+        text += f" - {check['message']}"
+    return text
+
+
+def failure_lines(request: dict[str, Any]) -> list[str]:
+    """Why a request failed or errored, one line per cause (checks, transport, earlier attempts)."""
+    lines = []
+    if request["error"]:
+        lines.append(f"{request['error']['kind']} error: {request['error']['message']}")
+    for attempt in request["attempts"][:-1]:
+        lines.append(f"attempt {attempt['number']}: {attempt['error'] or 'status ' + str(attempt['status'])}")
+    lines += [describe_check(check) for check in request["checks"] if not check["passed"]]
+    return lines
+
+
+def counts_text(passed: int, failed: int, errors: int, skipped: int) -> str:
+    """``3 passed, 1 failed, 1 error, 1 skipped`` (errors only when there are some)."""
+    text = f"{passed} passed, {failed} failed"
+    if errors:
+        text += f", {errors} error" + ("" if errors == 1 else "s")
+    return text + f", {skipped} skipped"
+
+
+def summary_text(document: Document) -> str:
+    """``3 passed, 1 failed, 1 error, 1 skipped in 1.23 s``."""
+    counts = document["counts"]
+    text = counts_text(counts[PASSED], counts[FAILED], counts[ERROR], counts[SKIPPED]) + f" in {document['elapsed_ms'] / 1000:.2f} s"
+    if document["interrupted"]:
+        text += " (interrupted)"
+    return text
+
+
+def requests_of(document: Document) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every (collection, request) pair of the document, in order."""
+    return [(collection, request) for collection in document["collections"] for request in collection["requests"]]

@@ -1,0 +1,280 @@
+"""Every report format, written by real runs against loopback servers, parsed back field by field.
+
+The run has passes, failed checks, a skip, a refused connection (a closed port)
+and a template error; a secret canary is sent as a bearer token and echoed back
+by the server in a body and a header: it must appear in no report and no stream.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from lxml import etree
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+REPO = Path(__file__).resolve().parents[2]
+XSD = etree.XMLSchema(etree.parse(str(REPO / "tests/data/junit/junit-10.xsd")))
+REPORT_SCHEMA = json.loads((REPO / "schemas/report.schema.json").read_text())
+FORMATS = {"junit": "reports/junit.xml", "json": "reports/run.json", "html": "reports/report.html", "markdown": "reports/summary.md", "github": "reports/annotations.txt"}
+
+
+def _echo(request: Request) -> Response:
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    body = {"object": "list", "data": [{"id": "mistral-small"}], "seen": token, "escaped": "".join(f"\\u{ord(c):04x}" for c in token[:1]) + token[1:]}
+    # the escaped form is sent raw (json.dumps would re-escape the backslash): a parser decodes it to the token
+    text = json.dumps(body).replace("\\\\u", "\\u")
+    return Response(text, status=200, content_type="application/json", headers={"X-Echo": token})
+
+
+def _chat(request: Request) -> Response:
+    return Response(json.dumps({"model": "mistral-small", "echo": request.headers.get("Authorization", "")}), status=500, content_type="application/json")
+
+
+@pytest.fixture
+def canary() -> str:
+    return f"canary-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return port  # nothing listens there any more: connecting is refused
+
+
+@pytest.fixture
+def collections(write, httpserver: HTTPServer, canary: str, closed_port: int) -> dict[str, Path]:
+    httpserver.expect_request("/v1/models").respond_with_handler(_echo)
+    httpserver.expect_request("/v1/chat").respond_with_handler(_chat)
+    chat = write(
+        "collections/chat.yaml",
+        f"""name: Mistral chat
+base_url: {httpserver.url_for('')}
+auth: {{bearer: "{{{{ api_key }}}}"}}
+vars:
+  api_key: {canary}
+secrets: [api_key]
+requests:
+  - name: list models
+    url: /v1/models
+    tags: [smoke]
+    expect:
+      status: 200
+      json:
+        "$.object": list
+    capture:
+      model_id: "$.data[0].id"
+      echoed: {{header: X-Echo}}
+  - name: chat completion
+    method: POST
+    url: /v1/chat
+    json: {{model: "{{{{ model_id }}}}", user: "{{{{ api_key }}}}"}}
+    expect:
+      status: 200
+      json:
+        "$.model": mistral-large
+  - name: slow one
+    url: /v1/slow
+    skip: true
+  - name: refused
+    url: http://127.0.0.1:{closed_port}/v1/models
+""",
+    )
+    broken = write(
+        "collections/broken.yaml",
+        f"""name: broken
+base_url: {httpserver.url_for('')}
+requests:
+  - name: capture nothing
+    url: /v1/models
+    capture:
+      missing: "$.nope"
+  - name: uses the missing capture
+    url: "/v1/models/{{{{ missing }}}}"
+""",
+    )
+    return {"chat": chat, "broken": broken}
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+@pytest.fixture
+def reported(run_cli, project: Path, collections: dict[str, Path], canary: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """One run writing every format; the summary file GitHub would give is set too."""
+    summary = project / "step-summary.md"
+    summary.write_text("earlier step\n")
+    args = ["run", "collections"]
+    for fmt, path in FORMATS.items():
+        args += ["--report", f"{fmt}:{path}"]
+    result = run_cli(*args, cwd=project, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    files = {fmt: (project / path).read_bytes() for fmt, path in FORMATS.items()}
+    return {"result": result, "files": files, "summary": summary.read_text(), "project": project}
+
+
+def test_run_exit_code_and_no_canary_anywhere(reported: dict[str, Any], canary: str) -> None:
+    result = reported["result"]
+    assert result.exit_code == 1, result.output
+    assert "1 passed, 2 failed, 2 errors, 1 skipped" in result.stdout
+    for fmt, data in reported["files"].items():
+        assert canary.encode() not in data, fmt
+    assert canary not in reported["summary"]
+    assert canary not in result.stdout and canary not in result.stderr
+    assert not list((reported["project"] / "reports").glob("*.tmp")) and not list((reported["project"] / "reports").glob(".*"))
+
+
+def test_junit_report(reported: dict[str, Any], collections: dict[str, Path]) -> None:
+    root = etree.fromstring(reported["files"]["junit"])
+    XSD.assertValid(root)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "2", "2")
+    suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
+    assert list(suites) == ["broken", "Mistral chat"]  # files run sorted
+    chat = suites["Mistral chat"]
+    assert (chat.get("tests"), chat.get("failures"), chat.get("errors"), chat.get("skipped")) == ("4", "1", "1", "1")
+    cases = {case.get("name"): case for case in chat.findall("testcase")}
+    assert list(cases) == ["list models", "chat completion", "slow one", "refused"]
+    assert all(case.get("classname") == "Mistral chat" for case in cases.values())
+    assert float(cases["list models"].get("time")) > 0 and len(cases["list models"]) == 1  # system-out only
+    failure = cases["chat completion"].find("failure")
+    assert failure.get("message") == "2 checks failed: status, json $.model"
+    assert "status: expected 200, got 500" in failure.text and 'json $.model: expected "mistral-large", got "mistral-small"' in failure.text
+    assert 'response body:\n{"model": "mistral-small", "echo": "' in failure.text and "****" in failure.text  # the excerpt, masked
+    assert f"at: collections/chat.yaml:{_line_of(collections['chat'], 'name: chat completion')}" in failure.text
+    assert cases["slow one"].find("skipped").get("message") == "skip condition is true"
+    error = cases["refused"].find("error")
+    assert error is not None and cases["refused"].find("failure") is None and "refused" in error.get("message")
+    broken = {case.get("name"): case for case in suites["broken"].findall("testcase")}
+    assert "capture missing: expected a value at $.nope" in broken["capture nothing"].find("failure").text
+    template_error = broken["uses the missing capture"].find("error")
+    assert template_error.get("type") == "template" and "missing" in template_error.get("message")
+
+
+def test_json_report(reported: dict[str, Any], collections: dict[str, Path], httpserver: HTTPServer) -> None:
+    data = json.loads(reported["files"]["json"])
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(data)
+    assert data["report_version"] == 1 and data["exit_status"] == 1 and data["interrupted"] is False
+    assert data["counts"] == {"total": 6, "passed": 1, "failed": 2, "error": 2, "skipped": 1}
+    assert [c["name"] for c in data["collections"]] == ["broken", "Mistral chat"]
+    chat = {r["name"]: r for r in data["collections"][1]["requests"]}
+    models = chat["list models"]
+    assert models["outcome"] == "passed" and models["tags"] == ["smoke"]
+    assert models["location"] == {"file": "collections/chat.yaml", "line": _line_of(collections["chat"], "name: list models"), "col": 5}
+    assert models["request"] == {"method": "GET", "url": httpserver.url_for("/v1/models"), "headers": models["request"]["headers"], "body": ""}
+    assert {"name": "Authorization", "value": "Bearer ****"} in models["request"]["headers"]
+    assert models["response"]["status"] == 200 and models["response"]["size"] > 0 and models["response"]["content_type"] == "application/json"
+    assert {"name": "x-echo", "value": "****"} in models["response"]["headers"]
+    assert models["captures"] == {"model_id": "mistral-small", "echoed": "****"}
+    assert '"seen": "****"' in models["response"]["body_excerpt"]  # kept for a passed request too: html asks for bodies
+    assert [(c["label"], c["passed"]) for c in models["checks"]] == [("status", True), ("json $.object", True)]
+    assert models["attempts"][0]["number"] == 1 and models["attempts"][0]["status"] == 200 and models["stream"] is None
+    completion = chat["chat completion"]
+    assert completion["outcome"] == "failed" and json.loads(completion["request"]["body"]) == {"model": "mistral-small", "user": "****"}
+    assert [(c["label"], c["passed"], c["expected"], c["actual"]) for c in completion["checks"]] == [
+        ("status", False, "200", "500"),
+        ("json $.model", False, '"mistral-large"', '"mistral-small"'),
+    ]
+    assert chat["slow one"]["outcome"] == "skipped" and chat["slow one"]["request"] is None
+    refused = chat["refused"]
+    assert refused["outcome"] == "error" and refused["response"] is None and "refused" in refused["error"]["message"]
+
+
+def test_html_report(reported: dict[str, Any]) -> None:
+    text = reported["files"]["html"].decode()
+    page = _parse(text)
+    assert page.counts == {"total": "6", "passed": "1", "failed": "2", "error": "2", "skipped": "1"}
+    assert [(r["outcome"], r["open"]) for r in page.requests] == [
+        ("failed", True), ("error", True), ("passed", False), ("failed", True), ("skipped", False), ("error", True),
+    ]
+    assert page.external == [] and "<style>" in text and "<script>" in text
+    assert "Bearer ****" in text
+
+
+def test_markdown_and_github_reports(reported: dict[str, Any], collections: dict[str, Path]) -> None:
+    markdown = reported["files"]["markdown"].decode()
+    assert "| ❌ | Mistral chat | `collections/chat.yaml` | 1 | 1 | 1 | 1 |" in markdown
+    assert "**❌ Mistral chat › chat completion**" in markdown and "- `status: expected 200, got 500`" in markdown
+    assert reported["summary"].startswith("earlier step\n### ❌ runner:")  # appended, not replaced
+    assert "**❌ broken › uses the missing capture**" in reported["summary"]
+    annotations = reported["files"]["github"].decode().splitlines()
+    chat_line = _line_of(collections["chat"], "name: chat completion")
+    assert f"::error file=collections/chat.yaml,line={chat_line},col=5,title=Mistral chat > chat completion::status: expected 200, got 500%0A" in "\n".join(annotations)
+    assert sum(line.startswith("::error ") for line in annotations) == 4
+    assert annotations[-1].startswith("::notice title=runner::1 passed, 2 failed, 2 errors, 1 skipped")
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, str] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.external: list[str] = []
+        self._count: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self._count = attributes.get("data-count") or self._count
+        if tag == "details":
+            self.requests.append({"outcome": attributes.get("data-outcome"), "open": "open" in attributes})
+        self.external += [value for key, value in attrs if key in ("src", "href") and value]
+
+    def handle_data(self, data: str) -> None:
+        if self._count is not None:
+            self.counts[self._count] = data.strip()
+            self._count = None
+
+
+def _parse(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    page.close()
+    return page
+
+
+# -- where reports go, and when they cannot be written -------------------------------------------
+
+
+def test_unwritable_report_path_exits_2_before_sending(run_cli, project: Path, collections: dict[str, Path], httpserver: HTTPServer) -> None:
+    (project / "somefile.txt").write_text("not a folder")
+    result = run_cli("run", "collections", "--report", "json:reports/ok.json", "--report", "junit:somefile.txt/report.xml", cwd=project)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "cannot write the junit report to somefile.txt/report.xml: somefile.txt is a file, not a folder"
+    assert httpserver.log == []  # nothing sent
+    assert not (project / "reports" / "ok.json").exists() and list((project / "reports").iterdir()) == []  # no partial file
+
+
+def test_report_to_stdout_moves_the_console_to_stderr(run_cli, project: Path, collections: dict[str, Path], canary: str) -> None:
+    result = run_cli("run", "collections/chat.yaml", "--report", "json:-", cwd=project)
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["counts"]["total"] == 4
+    assert "FAIL  POST   chat completion" in result.stderr and canary not in result.output
+
+
+def test_existing_report_is_replaced_whole(run_cli, project: Path, collections: dict[str, Path]) -> None:
+    target = project / "reports" / "junit.xml"
+    target.parent.mkdir()
+    target.write_text("<old/>")
+    run_cli("run", "collections", "-k", "smoke", "--report", "junit:reports/junit.xml", cwd=project)
+    root = etree.fromstring(target.read_bytes())
+    XSD.assertValid(root)
+    assert root.get("tests") == "1" and [p.name for p in target.parent.iterdir()] == ["junit.xml"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("xml:r.xml", "unknown format 'xml'"), ("junit", "expected FORMAT:PATH"), ("junit:", "expected FORMAT:PATH")],
+    ids=["unknown-format", "no-path", "empty-path"],
+)
+def test_bad_report_option_exits_2(run_cli, project: Path, collections: dict[str, Path], httpserver: HTTPServer, spec: str, message: str) -> None:
+    result = run_cli("run", "collections", "--report", spec, cwd=project)
+    assert result.exit_code == 2 and message in result.stderr and httpserver.log == []
