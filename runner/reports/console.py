@@ -116,7 +116,8 @@ class ConsoleOptions:
     color: bool = False
     quiet: bool = False
     verbose: bool = False
-    progress: bool = False
+    progress: bool = False  # the caller decides: only on a TTY
+    progress_after: float = 1.0  # seconds before the bar appears: quick runs show none
 
 
 class ConsoleReporter(Reporter):
@@ -132,26 +133,27 @@ class ConsoleReporter(Reporter):
         if self.options.color or self.options.progress:
             from rich.console import Console
 
-            self._console = Console(file=self.file, force_terminal=self.options.color, no_color=not self.options.color, highlight=False, soft_wrap=True)
+            # no_color keeps the bar's cursor control but drops every colour (NO_COLOR, --no-color)
+            self._console = Console(file=self.file, force_terminal=True, no_color=not self.options.color, highlight=False, soft_wrap=True)
 
     def write(self, line: Line) -> None:
-        """Print one line, styled when colour is on."""
-        if self._console is not None and self.options.color:
-            from rich.text import Text
-
-            text = Text()
-            for chunk, style in line:
-                text.append(chunk, style=style or None)
-            self._console.print(text)
-        else:
+        """Print one line, styled when colour is on; through rich whenever a bar may be live."""
+        if self._console is None:
             self.file.write("".join(chunk for chunk, _ in line) + "\n")
+            return
+        from rich.text import Text
+
+        text = Text()
+        for chunk, style in line:
+            text.append(chunk, style=(style or None) if self.options.color else None)
+        self._console.print(text)
 
     def run_started(self, plan: list[Any]) -> None:
         if self.options.progress and self._console is not None:
             from .progress import Progress
 
             total = sum(len(item.selected) for item in plan)
-            self._progress = Progress(self._console, total)
+            self._progress = Progress(self._console, total, self.options.progress_after)
 
     def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:
         self.name_width = min(40, max((len(spec.name) for spec in collection.requests), default=0) + (6 if iteration is not None else 0))
@@ -159,31 +161,27 @@ class ConsoleReporter(Reporter):
             title = f"{collection.path}  {collection.name}"
             if iteration is not None:
                 title += f"  (iteration {iteration})"
-            self._print([(title, "bold underline")])
-
-    def _print(self, line: Line) -> None:
-        if self._progress is not None:
-            self._progress.pause()
-        self.write(line)
+            self.write([(title, "bold underline")])
 
     def request_finished(self, result: RequestResult) -> None:
         if result.outcome in (FAILED, ERROR):
             self.failures.append(result)
         if not self.options.quiet or result.outcome in (FAILED, ERROR):
-            self._print(format_request_line(result, self.name_width))
+            self.write(format_request_line(result, self.name_width))
         if self.options.verbose:
             for line in format_exchange(result):
-                self._print(line)
+                self.write(line)
         if self._progress is not None:
             self._progress.advance()
 
     def collection_finished(self, result: CollectionResult) -> None:
         if not self.options.quiet:
-            self._print([])
+            self.write([])
 
     def run_finished(self, result: RunResult) -> None:
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
         if self.failures:
             self.write([("Failures", "bold red underline")])
             for failure in self.failures:
