@@ -273,7 +273,7 @@ def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseVi
     if spec.expect.events is not None or response.events is not None:
         from .streaming import check_events
 
-        checks.extend(check_events(spec.expect.events, response, context, context.templates))
+        checks.extend(check_events(request.events, response, request.stream, context.schemas))
     return checks
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+import re
+from dataclasses import replace
+from typing import Any, Iterator, Mapping
 
 import httpx
 
@@ -27,9 +29,35 @@ def example_body(example: ExampleSpec) -> tuple[bytes, str]:
 
 
 def event_bytes(item: Any) -> bytes:
-    """One event of an example stream as ``data:`` lines: strings as they are, anything else as JSON."""
+    """One event of an example stream as ``data:`` lines: strings as they are, anything else as compact JSON."""
     data = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-    return "".join(f"data: {line}\n" for line in data.split("\n")).encode("utf-8") + b"\n"
+    return "".join(f"data: {line}\n" for line in re.split(r"\r\n|\r|\n", data)).encode("utf-8") + b"\n"
+
+
+def stream_chunks(example: ExampleSpec) -> list[bytes]:
+    """The wire form of a streamed example, one chunk per event, then ``data: [DONE]`` unless ``done`` is false."""
+    chunks = [event_bytes(item) for item in example.events or ()]
+    if example.done:
+        chunks.append(b"data: [DONE]\n\n")
+    return chunks
+
+
+def resolve_stream(example: ExampleSpec, templates: Templates, values: Mapping[str, Any]) -> ExampleSpec:
+    """The example with ``done`` and ``event_delay_ms`` rendered; one that cannot be rendered keeps its default."""
+    if example.events is None:
+        return example
+    done, delay = example.done, example.event_delay_ms
+    try:
+        done = templates.render(done, values)
+    except TemplateError:
+        done = True
+    if isinstance(done, str):
+        done = done.strip().lower() not in ("false", "no", "off", "0", "")
+    try:
+        delay = float(templates.render(delay, values))
+    except (TemplateError, TypeError, ValueError):
+        delay = 0.0
+    return replace(example, done=bool(done), event_delay_ms=max(0.0, delay))
 
 
 def example_headers(example: ExampleSpec) -> httpx.Headers:
@@ -71,9 +99,18 @@ def example_failures(spec: RequestSpec, scope: Scope, templates: Templates, stor
             if not check.passed:
                 yield f"fails schema {check.target} at {check.pointer or '/'} ({check.keyword}): {check.message}", example.location
     if example.events is not None and spec.expect.events is not None:
-        from .streaming import Event, check_event_list
+        yield from _event_failures(spec, resolve_stream(example, templates, scope.values), scope, templates, store, captured)
 
-        events = [Event(i, item if isinstance(item, str) else json.dumps(item)) for i, item in enumerate(example.events)]
-        for check in check_event_list(spec.expect.events, events, example.done, 0.0, store, templates, scope.values):
-            if not check.passed and check.target != "first_ms":
-                yield f"fails {check.label}: {check.message or f'expected {check.expected}, got {check.actual}'}", example.location
+
+def _event_failures(spec: RequestSpec, example: ExampleSpec, scope: Scope, templates: Templates, store: SchemaStore, captured: set[str]) -> Iterator[tuple[str, Location | None]]:
+    from .streaming import check_event_list, read_events, render_events
+
+    assert spec.expect.events is not None
+    log = read_events(b"".join(stream_chunks(example)))  # read as a run would read what the mock sends
+    expect = render_events(spec.expect.events, templates, scope.values, skip=captured)
+    for check in check_event_list(expect, log, store):
+        if check.passed or check.target == "first_ms":  # an example has no timing
+            continue
+        where = f" at {check.pointer} ({check.keyword})" if check.keyword else ""
+        detail = check.message or f"expected {check.expected}, got {check.actual}"
+        yield f"fails {check.label}{where}: {detail}", example.location

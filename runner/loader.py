@@ -273,7 +273,7 @@ class _Builder:
             skip=raw.get("skip"),
             tags=tuple(raw.get("tags") or ()),
             expect=expect,
-            captures=self.captures(raw.get("capture") or {}, f"{pointer}/capture"),
+            captures=self.captures(raw.get("capture") or {}, f"{pointer}/capture", expect.events),
             example=self.example(raw["example"], f"{pointer}/example") if "example" in raw else None,
             description=raw.get("description", ""),
         )
@@ -416,7 +416,7 @@ class _Builder:
             location=self.loc(pointer),
         )
 
-    def captures(self, data: dict[str, Any], pointer: str) -> tuple[CaptureSpec, ...]:
+    def captures(self, data: dict[str, Any], pointer: str, events: EventsSpec | None = None) -> tuple[CaptureSpec, ...]:
         out = []
         for name, spec in data.items():
             child = f"{pointer}/{escape_pointer(name)}"
@@ -436,6 +436,8 @@ class _Builder:
                         self.problem("a capture regex needs a group: the first group is captured", f"{child}/regex", "wrap the part to capture in ( )")
                 except re.error as exc:
                     self.problem(f"invalid regular expression: {exc}", f"{child}/regex")
+            elif source == "text":  # the assembled text follows the request's expect.events.text_path
+                expr = (events or EventsSpec()).text_path
             out.append(CaptureSpec(name, source, "" if isinstance(expr, bool) else str(expr), secret, loc))
         return tuple(out)
 
@@ -447,7 +449,15 @@ class _Builder:
             has_json="json" in data,
             body=data.get("body"),
             events=tuple(data["events"]) if "events" in data else None,
-            done=bool(data.get("done", True)),
-            event_delay_ms=float(data.get("event_delay_ms", 0)),
+            # a template stays raw (rendered by the mock and validate); a plain value is converted here
+            done=_unless_template(data.get("done", True), bool),
+            event_delay_ms=_unless_template(data.get("event_delay_ms", 0), float),
             location=self.loc(pointer),
         )
+
+
+def _unless_template(value: Any, convert: Any) -> Any:
+    """``value`` converted, or as written when it is a template (rendered later, with the run's variables)."""
+    from .templating import is_template
+
+    return value if isinstance(value, str) and is_template(value) else convert(value)

@@ -112,8 +112,8 @@ class ExampleSpec:
     has_json: bool = False
     body: str | None = None
     events: tuple[Any, ...] | None = None
-    done: bool = True
-    event_delay_ms: float = 0.0
+    done: Raw = True  # bool, or a template
+    event_delay_ms: Raw = 0.0  # milliseconds, or a template
     location: Location | None = None
 
 

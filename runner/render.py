@@ -51,6 +51,7 @@ class RenderedRequest:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     stream: str = "auto"
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
+    events: Any = None  # expect.events, rendered (an EventsSpec)
 
     def header(self, name: str) -> str | None:
         """A header of the request by case-insensitive name."""
@@ -154,6 +155,10 @@ def render_request(
     request.max_response_bytes = int(limit) if limit is not None else (options.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES)
 
     request.assertions = [(a, render(a.predicate, values)) for a in spec.expect.assertions]
+    if spec.expect.events is not None:
+        from .streaming import render_events
+
+        request.events = render_events(spec.expect.events, templates, values)
     return request
 
 

@@ -62,10 +62,11 @@ def format_failure(result: RequestResult) -> list[Line]:
         lines.append([(f"  attempt {attempt.number}: {detail}", "dim")])
     for check in result.failed_checks:
         label = check.label
-        if check.kind == "schema":
+        if check.kind == "schema" or check.keyword:  # a schema violation of the body or of one event
             label += f" at {check.pointer or '/'} ({check.keyword})"
         text: Line = [("  x ", "red"), (label, "bold"), (": ", "")]
-        if check.kind == "schema":
+        stream_detail = check.kind == "events" and bool(check.message)  # a bad event: why, then its content
+        if check.kind == "schema" or stream_detail:
             text.append((check.message, ""))
         else:
             text += [("expected ", "dim"), (check.expected, "green"), (", got ", "dim"), (check.actual, "red")]
@@ -74,6 +75,8 @@ def format_failure(result: RequestResult) -> list[Line]:
         if check.location is not None:
             text.append((f"  ({check.location})", "dim"))
         lines.append(text)
+        if stream_detail and check.actual:
+            lines.append([("      got ", "dim"), (check.actual, "red")])
     if result.body_excerpt:
         lines.append([("  response body:", "dim")])
         for body_line in result.body_excerpt.splitlines()[:20]:
