@@ -451,3 +451,18 @@ def test_file_mode_follows_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_report_failing_at_the_end_does_not_cost_the_others(tmp_path: Path) -> None:
+    import shutil
+
+    from runner.reports.base import Reporters
+
+    doomed = JsonReporter(str(tmp_path / "gone" / "r.json"), redactor())
+    kept = JsonReporter(str(tmp_path / "kept.json"), redactor())
+    shutil.rmtree(tmp_path / "gone")
+    (tmp_path / "gone").write_text("now a file")  # the claimed folder disappeared during the run
+    with pytest.raises(ReportError, match="cannot write the json report to .*gone/r.json"):
+        Reporters([doomed, kept]).run_finished(sample_run())
+    assert json.loads((tmp_path / "kept.json").read_text())["counts"]["total"] == 5
+    assert _leftovers(tmp_path) == []
