@@ -2,141 +2,49 @@
 
 Built on the standard library's ``ThreadingHTTPServer``: no extra dependency, one
 thread per connection (so concurrent requests and slow event streams do not block
-each other), HTTP/1.1 keep-alive, and chunked transfer for event streams.
+each other), HTTP/1.1 keep-alive, and chunked transfer for event streams.  Which
+example answers a request is decided in ``mock_routes`` (method, path, auth,
+query parameters, JSON body); see docs/mock.md.
 
-Matching: method and path (``{{ ... }}`` segments match any one segment; the query
-string is ignored for matching but breaks ties), then the best fit among candidates
-by auth presence, query parameters and JSON body keys.  The collection's auth is
-enforced: a request without the credential gets the collection's own 401 example
-or a 401 shaped like the Mistral API's.
+The collection's auth is enforced: a request without the credential the
+collection's ``auth`` renders to gets the collections' own 401 example for that
+method and path, or a 401 shaped like the Mistral API's.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import signal
 import socket
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Callable, Mapping, TextIO
 
-from .examples import event_bytes, example_body
-from .model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
-from .templating import TemplateError, Templates, is_template
+from .examples import example_body, stream_chunks
+from .mock_routes import Incoming, Route, answer, build_routes
+from .model import CollectionSpec
+from .templating import Templates
 
-_PLACEHOLDER = "\x00"
-
-
-@dataclass
-class Route:
-    """One example the mock can serve, and how to recognise the request it answers."""
-
-    method: str
-    pattern: re.Pattern[str]
-    literal: int
-    label: str
-    spec: RequestSpec
-    example: ExampleSpec
-    auth: AuthSpec | None
-    credential: str | None
-    params: dict[str, str] = field(default_factory=dict)
-    body_keys: dict[str, Any] = field(default_factory=dict)
-
-
-def _path_pattern(url: Any) -> tuple[re.Pattern[str], int, str]:
-    text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", _PLACEHOLDER, str(url))
-    if "://" in text:
-        text = "/" + text.split("://", 1)[1].partition("/")[2]
-    elif text.startswith(_PLACEHOLDER):
-        text = text[1:]  # "{{ base_url }}/v1/models"
-    text = text.split("?", 1)[0] or "/"
-    if not text.startswith("/"):
-        text = "/" + text
-    parts = text.split(_PLACEHOLDER)
-    regex = "[^/]+".join(re.escape(part) for part in parts)
-    label = text.replace(_PLACEHOLDER, "{…}")
-    return re.compile(f"^{regex.rstrip('/')}/?$"), sum(len(p) for p in parts), label
-
-
-def build_routes(collections: list[CollectionSpec], templates: Templates, scopes: dict[int, Any]) -> list[Route]:
-    """A route for every request that has an example."""
-    routes = []
-    for collection in collections:
-        scope = scopes.get(id(collection))
-        values = scope.values if scope is not None else dict(collection.vars)
-        for spec in collection.requests:
-            if spec.example is None:
-                continue
-            pattern, literal, label = _path_pattern(spec.url)
-            auth = spec.auth or collection.auth
-            credential = _credential(auth, values, templates)
-            params = {k: str(v) for k, v in {**collection.params, **spec.params}.items() if not is_template(v) and not isinstance(v, list)}
-            body_keys = spec.body.value if spec.body is not None and spec.body.kind == "json" and isinstance(spec.body.value, dict) else {}
-            routes.append(Route(spec.method, pattern, literal, f"{spec.method} {label}", spec, spec.example, auth, credential, params, body_keys))
-    return routes
-
-
-def _credential(auth: AuthSpec | None, values: dict[str, Any], templates: Templates) -> str | None:
-    """The credential a route demands, rendered from the collection's variables (None: any)."""
-    if auth is None or auth.kind == "none":
-        return None
-    raw = {"bearer": auth.token, "api_key": auth.value, "basic": auth.password}[auth.kind]
-    try:
-        return templates.render_text(raw, values) or None
-    except TemplateError:
-        return None
-
-
-def _has_auth(route: Route, headers: Any, query: dict[str, str]) -> bool:
-    auth = route.auth
-    if auth is None or auth.kind == "none":
-        return True
-    if auth.kind == "bearer":
-        value = headers.get("Authorization", "")
-        scheme, _, token = value.partition(" ")
-        return scheme.lower() == "bearer" and bool(token.strip()) and (route.credential is None or token.strip() == route.credential)
-    if auth.kind == "basic":
-        return headers.get("Authorization", "").lower().startswith("basic ")
-    given = headers.get(auth.key_name, "") if auth.key_in == "header" else query.get(auth.key_name, "")
-    return bool(given) and (route.credential is None or given == route.credential)
-
-
-def _score(route: Route, headers: Any, query: dict[str, str], body: Any) -> float:
-    score = route.literal / 1000
-    needs_auth = route.auth is not None and route.auth.kind != "none"
-    sends_auth = bool(headers.get("Authorization")) or (route.auth is not None and route.auth.kind == "api_key" and (headers.get(route.auth.key_name) or query.get(route.auth.key_name)))
-    score += 3 if needs_auth == bool(sends_auth) else 0
-    score += sum(1 for key, value in route.params.items() if query.get(key) == value)
-    if isinstance(body, dict):
-        for key, value in route.body_keys.items():
-            if key not in body:
-                score -= 1
-            elif not is_template(value) and body[key] == value:
-                score += 2
-            else:
-                score += 1
-        score -= sum(1 for key in body if key not in route.body_keys)
-    return score
+HANDLER_THREAD_NAME = "runner-mock-handler"
+_MAX_BODY = 64 * 1024 * 1024  # a request body larger than this is refused (413)
 
 
 def mistral_401() -> bytes:
-    """A 401 body shaped like the Mistral API's."""
+    """A 401 body shaped like the Mistral API's gateway answer."""
     return json.dumps({"message": "Unauthorized", "request_id": uuid.uuid4().hex}).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive: a client reuses its connection
     disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: "_Server"
-    timeout = 30
+    timeout = 30  # an idle keep-alive connection is closed after this many seconds
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass  # we log one line per request ourselves, when asked
+        pass  # one line per request is logged by the owner, when asked (-v)
 
     def setup(self) -> None:
         super().setup()
@@ -148,42 +56,71 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, False)
 
+    def _read_body(self) -> bytes | None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
     def _handle(self) -> None:
         owner = self.server.owner
-        split = urlsplit(self.path)
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body: Any = None
-        if raw and "json" in (self.headers.get("Content-Type") or ""):
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
-        candidates = [r for r in owner.routes if r.method == self.command and r.pattern.match(split.path)]
-        if not candidates:
-            self._send_json(404, {"error": f"the mock has no example for {self.command} {split.path}", "serves": sorted({r.label for r in owner.routes})}, "no route")
+        try:
+            raw = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self._send_json(400, {"error": "the mock could not read the request body"}, "unreadable body")
             return
-        route = max(candidates, key=lambda r: _score(r, self.headers, query, body))
-        if not _has_auth(route, self.headers, query):
-            unauthorized = next((r for r in candidates if r.example.status == 401), None)
-            if unauthorized is not None:
-                self._send_example(unauthorized)
-            else:
-                self._send_raw(401, mistral_401(), "application/json", f"401 for {route.spec.name!r}: missing or wrong credential")
+        if raw is None:
+            self.close_connection = True
+            self._send_json(413, {"error": f"request body larger than {_MAX_BODY} bytes"}, "body too large")
             return
-        self._send_example(route)
+        request = Incoming.parse(self.command, self.path, self.headers, raw)
+        decided = answer(owner.routes, request)
+        if decided.matched is None:
+            serves = sorted({r.label for r in owner.routes})
+            message = f"the mock has no example for {request.method} {request.path}"
+            self._send_json(404, {"error": message, "serves": serves}, "no example")
+        elif not decided.refused and decided.example is not None:
+            self._send_example(decided.example, decided.example.title)
+        elif decided.example is not None:
+            self._send_example(decided.example, f"{decided.matched.title}: missing or wrong credential; saved 401 of {decided.example.title}")
+        else:
+            self._send_raw(401, mistral_401(), "application/json", f"{decided.matched.title}: missing or wrong credential")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+    def _guarded(self) -> None:
+        try:
+            self._handle()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the client went away; nothing to answer
+        except Exception as exc:  # noqa: BLE001 - a bug must answer 500, not kill the connection silently
+            self.close_connection = True
+            try:
+                self._send_json(500, {"error": f"mock error: {type(exc).__name__}: {exc}"}, "mock error")
+            except OSError:
+                pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _guarded
 
     def _send_json(self, status: int, payload: Any, note: str) -> None:
         self._send_raw(status, json.dumps(payload, indent=2).encode(), "application/json", note)
 
-    def _send_raw(self, status: int, body: bytes, content_type: str, note: str, headers: dict[str, str] | None = None) -> None:
+    def _send_raw(self, status: int, body: bytes, content_type: str, note: str, headers: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if not headers or not any(name.lower() == "content-type" for name in headers):
+        headers = dict(headers or {})
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        if content_type and not any(name.lower() == "content-type" for name in headers):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -191,61 +128,81 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.server.owner.log(f"{self.command} {self.path} -> {status} ({note})")
 
-    def _send_example(self, route: Route) -> None:
+    def _send_example(self, route: Route, note: str) -> None:
         example = route.example
-        if example.events is not None:
-            self._send_stream(route)
+        if example.events is not None and self.command != "HEAD":
+            self._send_stream(route, note)
             return
         body, content_type = example_body(example)
-        self._send_raw(example.status, body, content_type or "application/octet-stream", route.spec.name, example.headers)
+        self._send_raw(example.status, body, content_type or "application/octet-stream", note, example.headers)
 
-    def _send_stream(self, route: Route) -> None:
+    def _send_stream(self, route: Route, note: str) -> None:
         example = route.example
         self.send_response(example.status)
-        headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **example.headers}
+        given = {name.lower() for name in example.headers}
+        headers = {k: v for k, v in {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}.items() if k.lower() not in given}
+        headers.update(example.headers)
         for name, value in headers.items():
-            self.send_header(name, value)
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        events = [event_bytes(item) for item in example.events or ()]
-        if example.done:
-            events.append(b"data: [DONE]\n\n")
-        delay = example.event_delay_ms / 1000
-        for index, chunk in enumerate(events):
-            if index and delay:
-                time.sleep(delay)
+        events = stream_chunks(example)
+        delay = float(example.event_delay_ms) / 1000  # rendered when the route was built
+        stopping = self.server.stopping
+        for chunk in events:
+            if delay and stopping.wait(delay):
+                self.close_connection = True
+                return  # the server is stopping: end the stream now
             self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
-        self.server.owner.log(f"{self.command} {self.path} -> {example.status} ({route.spec.name}, {len(events)} events)")
+        self.server.owner.log(f"{self.command} {self.path} -> {example.status} ({note}, {len(events)} events)")
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False
-    block_on_close = True
+    block_on_close = True  # server_close() joins every handler thread
+    request_queue_size = 128  # the listen backlog: socketserver's 5 resets bursts of concurrent connects
     owner: "MockServer"
 
     def __init__(self, address: tuple[str, int], owner: "MockServer"):
         self.owner = owner
+        self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        threading.current_thread().name = HANDLER_THREAD_NAME
+        super().process_request_thread(request, client_address)
+
     def track(self, connection: socket.socket, alive: bool) -> None:
+        """Remember open connections, so ``close_connections`` can end idle keep-alive ones."""
         with self._lock:
-            (self._connections.add if alive else self._connections.discard)(connection)
+            if not alive:
+                self._connections.discard(connection)
+            elif self.stopping.is_set():
+                _shutdown(connection)  # accepted just before the stop: do not wait for it
+            else:
+                self._connections.add(connection)
 
     def close_connections(self) -> None:
+        """Shut down every open connection (their handler threads then end)."""
         with self._lock:
             for connection in list(self._connections):
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                _shutdown(connection)
+
+
+def _shutdown(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class MockServer:
-    """A mock server on a thread of its own: ``start()``, give it collections, ``stop()``."""
+    """A mock server on a thread of its own: ``start()``, ``serve_collections(...)``, ``stop()``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, log_file: TextIO | None = None):
         self.host, self.port = host, port
@@ -255,14 +212,15 @@ class MockServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._log_lock = threading.Lock()
+        self._mask: Callable[[str], str] = lambda text: text
 
     @property
     def url(self) -> str:
         """The base URL the server answers on."""
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
 
     def start(self) -> str:
         """Bind and serve in a background thread; return the base URL."""
@@ -276,27 +234,34 @@ class MockServer:
         self._thread.start()
         return self.url
 
-    def serve_collections(self, collections: list[CollectionSpec], templates: Templates, scopes: dict[int, Any] | None = None) -> None:
-        """Serve the examples of ``collections``."""
-        self.routes = build_routes(collections, templates, scopes or {})
+    def serve_collections(self, collections: list[CollectionSpec], templates: Templates, scopes: Mapping[int, Any] | None = None) -> None:
+        """Serve the examples of ``collections``; ``scopes`` (by ``id(collection)``) render their values."""
+        scopes = scopes or {}
+        self.routes = build_routes(collections, templates, scopes)
+        redactor = next((scope.redactor for scope in scopes.values()), None)
+        if redactor is not None:
+            self._mask = redactor.mask
 
     def log(self, line: str) -> None:
-        """One line per request served, with ``-v``."""
+        """One line per request served, with ``-v`` (secrets masked)."""
         if self.verbose:
             with self._log_lock:
-                self.log_file.write(f"mock: {line}\n")
+                self.log_file.write(f"mock: {self._mask(line)}\n")
                 self.log_file.flush()
 
     def stop(self) -> None:
         """Stop serving, close every connection and join every thread."""
-        if self._server is None:
+        server = self._server
+        if server is None:
             return
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()  # joins the handler threads (block_on_close)
+        server.stopping.set()
+        server.shutdown()  # serve_forever returns: no new connections
+        server.close_connections()
+        server.server_close()  # joins the handler threads (block_on_close)
         if self._thread is not None:
             self._thread.join()
         self._server = None
+        self._thread = None
 
     def __enter__(self) -> "MockServer":
         self.start()
@@ -312,15 +277,32 @@ def serve_forever(paths: list[str], host: str, port: int, verbose: bool) -> None
 
     server = MockServer(host, port, verbose=verbose)
     url = server.start()
+    previous = _stop_on_sigterm()
     try:
         plan = build_plan(PlanInput(paths, mock_url=url))
         server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
-        labels = sorted({route.label for route in server.routes})
-        sys.stderr.write(f"mock: serving {len(server.routes)} examples on {url} (Ctrl-C to stop)\n")
-        for label in labels:
-            sys.stderr.write(f"  {label}\n")
-        sys.stderr.flush()
+        out = sys.stderr
+        out.write(f"mock: serving {len(server.routes)} examples on {url} (Ctrl-C to stop)\n")
+        for label in sorted({route.label for route in server.routes}):
+            out.write(f"  {label}\n")
+        out.write(f"run against it: runner run {' '.join(paths)} --var base_url={url}\n")
+        out.flush()
         while True:
             time.sleep(3600)
+    except KeyboardInterrupt:
+        sys.stderr.write("mock: stopped\n")
     finally:
         server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM (``kill``, ``docker stop``) stop the mock like Ctrl-C; return the previous handler."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
