@@ -252,3 +252,44 @@ def test_existing_report_is_replaced_whole(run_cli, project: Path, collections: 
 def test_bad_report_option_exits_2(run_cli, project: Path, collections: dict[str, Path], httpserver: HTTPServer, spec: str, message: str) -> None:
     result = run_cli("run", "collections", "--report", spec, cwd=project)
     assert result.exit_code == 2 and message in result.stderr and httpserver.log == []
+
+
+def test_interrupted_run_still_writes_its_reports(project: Path, write, httpserver: HTTPServer) -> None:
+    """Ctrl-C in the middle of a request: exit 130, and the reports hold what had finished."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def stall(request: Request) -> Response:
+        arrived.set()
+        release.wait(30)
+        return Response("late")
+
+    httpserver.expect_request("/ok").respond_with_data("fine")
+    httpserver.expect_request("/stall").respond_with_handler(stall)
+    write("c.yaml", f"name: c\nbase_url: {httpserver.url_for('')}\nrequests:\n  - {{name: quick, url: /ok}}\n  - {{name: stalls, url: /stall}}\n  - {{name: never, url: /ok}}\n")
+    command = [sys.executable, "-m", "runner.cli", "run", "c.yaml", "--report", "json:r/run.json", "--report", "junit:r/junit.xml"]
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if not arrived.wait(30):
+            process.kill()
+            pytest.fail("the run never reached the stalling request: " + "".join(process.communicate()))
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        release.set()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stdout + stderr
+    data = json.loads((project / "r" / "run.json").read_text())
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(data)
+    assert data["interrupted"] is True and data["exit_status"] == 130
+    assert [r["name"] for r in data["collections"][0]["requests"]] == ["quick"]
+    root = etree.parse(str(project / "r" / "junit.xml")).getroot()
+    XSD.assertValid(root)
+    assert root.get("tests") == "1" and root.find("testsuite/properties/property[@name='interrupted']").get("value") == "true"
+    assert sorted(path.name for path in (project / "r").iterdir()) == ["junit.xml", "run.json"]
