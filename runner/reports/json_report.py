@@ -21,6 +21,7 @@ class JsonReporter(FileReporter):
     """``--report json:PATH``."""
 
     label = "json"
+    wants_bodies = True  # scripts read response bodies of passing requests too
 
     def render(self, document: Document) -> str:
         return format_json(document)

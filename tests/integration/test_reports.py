@@ -231,6 +231,8 @@ def test_report_to_stdout_moves_the_console_to_stderr(run_cli, project: Path, co
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["counts"]["total"] == 4
+    passed = data["collections"][0]["requests"][0]
+    assert passed["outcome"] == "passed" and '"object": "list"' in passed["response"]["body_excerpt"]  # json keeps bodies
     assert "FAIL  POST   chat completion" in result.stderr and canary not in result.output
 
 
