@@ -34,13 +34,38 @@ class ResponseView:
         """The parsed body, or ``MISSING`` (with ``json_error`` set) when it is not JSON."""
         if self._json is _NOT_JSON:
             try:
-                self._json = json.loads(self.text) if self.text.strip() else MISSING
+                self._json = parse_json(self.text) if self.text.strip() else MISSING
                 if self._json is MISSING:
                     self.json_error = "the body is empty"
             except ValueError as exc:
                 self._json = MISSING
                 self.json_error = f"the body is not JSON ({exc})"
         return self._json
+
+
+MAX_JSON_DEPTH = 100
+
+
+def parse_json(text: str) -> Any:
+    """JSON from a server; ``ValueError`` when it is not JSON or nests deeper than ``MAX_JSON_DEPTH``.
+
+    Checks, captures and schemas walk JSON recursively: a hostile server's
+    ``[[[[...]]]]`` must be a failed check, not a ``RecursionError``.
+    """
+    too_deep = f"nested more than {MAX_JSON_DEPTH} levels deep"
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be too deep: skip the walk
+        stack = [(value, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, (dict, list)):
+                if depth > MAX_JSON_DEPTH:
+                    raise ValueError(too_deep)
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return value
 
 
 def show(value: Any, limit: int = 120) -> str:

@@ -25,6 +25,10 @@ def _variables_options(func: F) -> F:
     return func
 
 
+def _outside_refs_option(func: F) -> F:
+    return click.option("--allow-outside-refs", is_flag=True, help="Let schema files and their $refs come from outside the collection's project folder (never from the network).")(func)
+
+
 def _traceback_option(func: F) -> F:
     return click.option("--traceback", is_flag=True, hidden=True, help="Show Python tracebacks for internal errors.")(func)
 
@@ -83,11 +87,14 @@ def main() -> None:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--retries", type=click.IntRange(min=0), help="Retry each request up to N times (see docs/format.md#retries).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle (PEM) to verify servers with, instead of every collection's 'verify'.")
+@click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate and its key (one PEM file), instead of every collection's 'client_cert'.")
+@_outside_refs_option
 @click.option("-v", "--verbose", is_flag=True, help="Print every request and response (secrets masked).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("--no-color", is_flag=True, help="No colours (also when NO_COLOR is set or output is not a terminal).")
 @_traceback_option
-def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, reports: tuple[str, ...], selection: str | None, bail: bool, jobs: int, data_file: str | None, iterations: int, timeout: float | None, retries: int | None, insecure: bool, verbose: bool, quiet: bool, no_color: bool, traceback: bool) -> None:
+def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, reports: tuple[str, ...], selection: str | None, bail: bool, jobs: int, data_file: str | None, iterations: int, timeout: float | None, retries: int | None, insecure: bool, ca_cert: str | None, client_cert: str | None, allow_outside_refs: bool, verbose: bool, quiet: bool, no_color: bool, traceback: bool) -> None:
     """Run collections (files, or folders of *.yaml) and check every response."""
 
     def action() -> int:
@@ -99,7 +106,8 @@ def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...],
         settings = RunSettings(
             paths=list(paths), env_file=env_file, cli_vars=list(cli_vars), mock=mock, reports=list(reports),
             selection=selection, bail=bail, jobs=jobs, data_file=data_file, iterations=iterations,
-            timeout=timeout, retries=retries, insecure=insecure, verbose=verbose, quiet=quiet,
+            timeout=timeout, retries=retries, insecure=insecure, ca_cert=ca_cert, client_cert=client_cert,
+            allow_outside_refs=allow_outside_refs, verbose=verbose, quiet=quiet,
             color=_color(no_color),
         )
         return run_session(settings)
@@ -110,14 +118,15 @@ def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...],
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_variables_options
+@_outside_refs_option
 @_traceback_option
-def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], traceback: bool) -> None:
+def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], allow_outside_refs: bool, traceback: bool) -> None:
     """Check collections without sending anything: format, templates, variables, schemas, examples."""
 
     def action() -> int:
         from .plan import PlanInput, build_plan
 
-        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0"), check_saved_examples=True)
+        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0", allow_outside_refs=allow_outside_refs), check_saved_examples=True)
         count = sum(len(c.requests) for c in plan.collections)
         click.echo(f"ok: {len(plan.collections)} collection(s), {count} request(s), nothing sent")
         return EXIT_OK

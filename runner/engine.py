@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -83,15 +84,18 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
     run = RunResult(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     fanout.run_started(plan)
     started = time.perf_counter()
-    clients = HttpClients(insecure=context.options.insecure)
+    options = context.options
+    clients = HttpClients(insecure=options.insecure, ca_cert=options.ca_cert, client_cert=options.client_cert)
     try:
         if context.jobs <= 1:
             for item in plan:
                 if context.stop:
                     break
-                run.collections.append(await _run_collection(item, context, clients, fanout))
+                result = _collection_result(item)
+                run.collections.append(result)  # before it runs: an interrupted collection keeps what finished
+                await _run_collection(item, result, context, clients, fanout)
         else:
-            run.collections.extend(await _run_parallel(plan, context, clients, fanout))
+            await _run_parallel(plan, context, clients, fanout, run.collections)
     except (asyncio.CancelledError, KeyboardInterrupt):
         run.interrupted = True
     finally:
@@ -101,36 +105,42 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
     return run
 
 
-async def _run_parallel(plan: list[CollectionRun], context: RunContext, clients: HttpClients, fanout: Reporters) -> list[CollectionResult]:
+async def _run_parallel(plan: list[CollectionRun], context: RunContext, clients: HttpClients, fanout: Reporters, into: list[CollectionResult]) -> None:
+    """Run collections concurrently; ``into`` gets their results in plan order, also after an interrupt."""
     from .reports.base import BufferedReporters
 
     semaphore = asyncio.Semaphore(context.jobs)
     ordered = BufferedReporters(fanout, len(plan))
+    results = [_collection_result(item) for item in plan]
+    begun = [False] * len(plan)
 
-    async def one(position: int, item: CollectionRun) -> CollectionResult:
+    async def one(position: int, item: CollectionRun) -> None:
         async with semaphore:
-            if context.stop:
-                result = CollectionResult(item.collection.name, item.collection.path, iteration=item.iteration)
-                ordered.finish(position)
-                return result
-            result = await _run_collection(item, context, clients, ordered.channel(position))
+            if not context.stop:
+                begun[position] = True
+                await _run_collection(item, results[position], context, clients, ordered.channel(position))
             ordered.finish(position)
-            return result
 
     tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(plan)]
     try:
-        return list(await asyncio.gather(*tasks))
+        await asyncio.gather(*tasks)
     except BaseException:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         ordered.flush_all()
+        into.extend(result for result, ran in zip(results, begun) if ran)
         raise
+    into.extend(results)
 
 
-async def _run_collection(item: CollectionRun, context: RunContext, clients: HttpClients, fanout: Any) -> CollectionResult:
+def _collection_result(item: CollectionRun) -> CollectionResult:
+    return CollectionResult(item.collection.name, item.collection.path, iteration=item.iteration)
+
+
+async def _run_collection(item: CollectionRun, result: CollectionResult, context: RunContext, clients: HttpClients, fanout: Any) -> None:
+    """Run one collection's requests in order, filling ``result`` as each finishes."""
     collection = item.collection
-    result = CollectionResult(collection.name, collection.path, iteration=item.iteration)
     fanout.collection_started(collection, item.iteration)
     started = time.perf_counter()
     client = clients.client(collection.tls)
@@ -148,7 +158,6 @@ async def _run_collection(item: CollectionRun, context: RunContext, clients: Htt
     finally:
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         fanout.collection_finished(result)
-    return result
 
 
 def _base_result(collection: CollectionSpec, spec: RequestSpec, iteration: int | None, outcome: str) -> RequestResult:
@@ -181,6 +190,7 @@ async def run_request(
             result.skip_reason = "skip condition is true"
             return result
         request = render_request(collection, spec, scope, context.templates, context.options)
+        retry = _retry_policy(spec, collection, context.options, context.templates, scope.values)
     except TemplateError as exc:
         result.outcome = ERROR
         result.error_kind = "template"
@@ -188,7 +198,6 @@ async def run_request(
         return result
     result.url = redactor.mask(_full_url(request))
     result.request = _sent(request, redactor)
-    retry = _retry_policy(spec, collection, context.options)
     response: HttpResponse | None = None
     attempt = 0
     while True:
@@ -224,6 +233,7 @@ async def run_request(
         check.expected = redactor.mask(check.expected)
         check.actual = redactor.mask(check.actual)
         check.message = redactor.mask(check.message)
+    result.response_headers = redactor.mask_headers(result.response_headers)  # again: a secret capture may be in them
     return result
 
 
@@ -311,11 +321,28 @@ def extract(capture: CaptureSpec, view: ResponseView) -> Any:
 # -- retries -----------------------------------------------------------------------------------
 
 
-def _retry_policy(spec: RequestSpec, collection: CollectionSpec, options: RunOptions) -> RetrySpec | None:
+def _retry_policy(spec: RequestSpec, collection: CollectionSpec, options: RunOptions, templates: Templates, values: dict[str, Any]) -> RetrySpec | None:
     policy = spec.retries or collection.retries
+    if policy is not None:
+        policy = _render_retries(policy, templates, values)
     if options.retries is not None:
         policy = RetrySpec(count=options.retries) if policy is None else RetrySpec(options.retries, policy.backoff, policy.max_delay, policy.on, policy.methods)
     return policy if policy is not None and policy.count > 0 else None
+
+
+def _render_retries(policy: RetrySpec, templates: Templates, values: dict[str, Any]) -> RetrySpec:
+    """The policy with its numbers rendered (they may be templates); ``TemplateError`` if one is not a number."""
+    numbers: dict[str, Any] = {}
+    for name, convert in (("count", int), ("backoff", float), ("max_delay", float)):
+        value = templates.render(getattr(policy, name), values)
+        try:
+            number = convert(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError, OverflowError):
+            number = None
+        if number is None or not math.isfinite(number) or number < 0:
+            raise TemplateError(f"retries.{name}: {value!r} is not a number >= 0")
+        numbers[name] = number
+    return replace(policy, **numbers)
 
 
 def _retry_delay(policy: RetrySpec | None, method: str, attempt: int, response: HttpResponse | None = None, transport: bool = False) -> float | None:

@@ -13,11 +13,11 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import httpx
 
-from .errors import TransportError
+from .errors import InputError, Problem, TransportError
 from .model import TlsSpec
 from .render import RenderedRequest
 
@@ -55,20 +55,36 @@ class HttpResponse:
 
 
 class HttpClients:
-    """The run's connection pools, one per TLS configuration."""
+    """The run's connection pools, one per TLS configuration.
 
-    def __init__(self, insecure: bool = False):
+    ``--insecure``, ``--ca-cert`` and ``--client-cert`` override every collection's
+    ``verify`` and ``client_cert``.
+    """
+
+    def __init__(self, insecure: bool = False, ca_cert: str | None = None, client_cert: str | None = None):
         self._clients: dict[Any, httpx.AsyncClient] = {}
         self.insecure = insecure
+        self.ca_cert = ca_cert
+        self.client_cert = client_cert
+
+    def settings(self, tls: TlsSpec) -> tuple[Any, Any]:
+        """The ``(verify, client_cert)`` a collection gets, the command line winning."""
+        verify: Any = False if self.insecure else (self.ca_cert or tls.verify)
+        return verify, self.client_cert or tls.client_cert
+
+    def check(self, specs: Iterable[TlsSpec]) -> None:
+        """Load every CA bundle and client certificate now: a bad one is an ``InputError`` before anything is sent."""
+        for verify, cert in {self.settings(tls) for tls in specs}:
+            if isinstance(verify, str) or cert is not None:
+                _ssl_context(verify, cert)
 
     def client(self, tls: TlsSpec) -> httpx.AsyncClient:
         """The client for ``tls`` (created on first use)."""
-        verify: Any = False if self.insecure else tls.verify
-        key = (verify, tls.client_cert)
+        key = self.settings(tls)
         client = self._clients.get(key)
         if client is None:
             client = httpx.AsyncClient(
-                verify=_ssl_context(verify, tls.client_cert),
+                verify=_ssl_context(*key),
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 follow_redirects=False,
                 trust_env=False,
@@ -88,17 +104,26 @@ def _ssl_context(verify: Any, cert: Any) -> Any:
         return False
     try:
         context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-        if verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        else:
-            _use_system_certifi(context, verify)
-        if cert is not None:
-            certfile, keyfile = cert if isinstance(cert, tuple) else (cert, None)
-            context.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as exc:
-        raise TransportError(f"TLS setup failed: {exc}", "tls") from None
+        raise InputError(Problem(f"cannot use the CA bundle {verify}: {_file_error(exc)}", hint="verify / --ca-cert takes a PEM file of trusted certificates")) from None
+    if verify is False:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        _use_system_certifi(context, verify)
+    if cert is not None:
+        certfile, keyfile = cert if isinstance(cert, tuple) else (cert, None)
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(Problem(f"cannot use the client certificate {certfile}: {_file_error(exc)}", hint="client_cert / --client-cert takes a PEM file holding the certificate and its private key")) from None
     return context
+
+
+def _file_error(exc: Exception) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return f"not a usable PEM file ({exc.reason or exc})"
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _use_system_certifi(context: ssl.SSLContext, verify: Any) -> None:
@@ -156,8 +181,11 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         return result
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
-    except (OSError, ssl.SSLError) as exc:  # pragma: no cover - httpx normally wraps these
-        raise TransportError(f"network error: {exc}") from exc
+    except OSError as exc:  # httpx wraps most of these, but not a TLS alert met while reading the body
+        raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
+    except UnicodeEncodeError as exc:  # httpx encodes header values as ASCII
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
+        raise TransportError(f"cannot send the request: a header holds the non-ASCII text {bad!r} (headers are ASCII: percent-encode or base64 it)", "request") from exc
 
 
 def _form_mapping(pairs: list[tuple[str, str]] | None) -> dict[str, list[str]] | None:
@@ -185,64 +213,114 @@ async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]
 def _kind(exc: Exception) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
-    if _find(exc, ssl.SSLError):
+    if _tls_error(exc) is not None:
         return "tls"
     return "transport"
 
 
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts, and members of exception groups.
+
+    anyio reports a failed connect as ``OSError("All connection attempts failed")``
+    caused by a group holding the real errors (one per address tried).
+    """
+    out: list[BaseException] = []
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        out.append(current)
+        pending.extend(getattr(current, "exceptions", None) or ())
+        pending.extend((current.__cause__, current.__context__))
+    return out
+
+
 def _find(exc: BaseException | None, kind: type) -> Any:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, kind):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
+    return next((item for item in _chain(exc) if isinstance(item, kind)), None)
+
+
+def _tls_error(exc: BaseException) -> ssl.SSLError | None:
+    return next((item for item in _chain(exc) if isinstance(item, ssl.SSLError) and not isinstance(item, _TLS_FLOW)), None)
+
+
+_ERRNO_CAUSES = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by peer",
+    errno.ECONNABORTED: "connection aborted",
+    errno.EPIPE: "connection closed by the server while sending the request",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+# Raised and handled inside the TLS read/write loop: they show up in exception contexts but explain nothing.
+_TLS_FLOW = (ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLZeroReturnError)
+
+# OpenSSL reasons that deserve plainer words.
+_TLS_REASONS = {
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the server requires a client certificate (client_cert or --client-cert)",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "handshake failure (no common protocol or cipher, or a client certificate is required)",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "the server rejected the client certificate",
+    "TLSV1_ALERT_UNKNOWN_CA": "the server does not trust the client certificate's issuer",
+    "WRONG_VERSION_NUMBER": "the server did not answer with TLS (is it plain http?)",
+    "RECORD_LAYER_FAILURE": "the server did not answer with TLS (is it plain http?)",
+    "UNSAFE_LEGACY_RENEGOTIATION_DISABLED": "the server needs legacy TLS renegotiation, which is disabled",
+}
 
 
 def describe_transport_error(exc: BaseException, timeout: float | None = None) -> str:
     """A one-line, user-facing cause for a transport failure."""
     limit = f" after {timeout:g} s" if timeout else ""
     if isinstance(exc, httpx.ConnectTimeout):
-        return f"connect timeout{limit}"
+        return f"connect timeout{limit}: no answer from the server"
     if isinstance(exc, httpx.ReadTimeout):
         return f"read timeout{limit}: the server sent nothing more"
     if isinstance(exc, httpx.WriteTimeout):
-        return f"write timeout{limit}"
+        return f"write timeout{limit}: the server stopped reading the request"
     if isinstance(exc, httpx.PoolTimeout):
         return f"no free connection{limit}"
     cert = _find(exc, ssl.SSLCertVerificationError)
     if cert is not None:
         return f"TLS certificate verify failed: {cert.verify_message or cert.reason}"
-    tls = _find(exc, ssl.SSLError)
+    tls = _tls_error(exc)
     if tls is not None:
-        return f"TLS error: {tls.reason or tls}"
+        reason = tls.reason or str(tls)
+        return f"TLS error: {_TLS_REASONS.get(reason, reason)}"
     gai = _find(exc, socket.gaierror)
     if gai is not None:
         return f"DNS lookup failed: {gai.strerror or gai}"
-    os_error = _find(exc, OSError)
-    if os_error is not None and os_error.errno == errno.ECONNREFUSED:
-        return "connection refused"
-    if os_error is not None and os_error.errno == errno.ECONNRESET:
-        return "connection reset by peer"
+    for item in _chain(exc):
+        cause = _ERRNO_CAUSES.get(getattr(item, "errno", None) or 0)
+        if cause:
+            return cause
+    text = " ".join(str(exc).split())  # one line, whatever the library put in it
     if isinstance(exc, httpx.RemoteProtocolError):
-        text = str(exc) or "protocol error"
+        if "complete message body" in text:
+            detail = text.partition("(")[2].rstrip(")")
+            return "connection closed before the whole body arrived" + (f" ({detail})" if detail else "")
         if "without sending" in text or "Server disconnected" in text:
             return "server closed the connection without a response"
-        if "peer closed connection" in text or "incomplete" in text.lower():
-            return "connection closed before the whole body arrived"
-        return f"protocol error: {text}"
+        if "status line" in text or "illegal" in text.lower() or "malformed" in text.lower():
+            return f"not a valid HTTP response ({_shorten(text)})"
+        return f"protocol error: {_shorten(text)}"
+    if isinstance(exc, httpx.LocalProtocolError):
+        return f"cannot send the request: {_shorten(text)}"
     if isinstance(exc, httpx.ReadError):
-        return f"read error: {exc or 'connection lost'}"
+        return f"read error: {_shorten(text) or 'connection lost'}"
+    if isinstance(exc, httpx.WriteError):
+        return f"write error: {_shorten(text) or 'connection lost'}"
     if isinstance(exc, httpx.ConnectError):
-        text = str(exc)
-        if "Name or service not known" in text or "nodename nor servname" in text:
-            return f"DNS lookup failed: {text}"
-        if "Connection refused" in text or "111" in text:
-            return "connection refused"
-        return f"cannot connect: {text}"
+        return f"cannot connect: {_shorten(text)}"
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return f"unsupported URL: {exc}"
+        return f"unsupported URL: {_shorten(text)}"
     if isinstance(exc, httpx.InvalidURL):
-        return f"invalid URL: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"invalid URL: {_shorten(text)}"
+    return f"{type(exc).__name__}: {_shorten(text)}"
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -309,13 +309,13 @@ class _Builder:
         return AuthSpec("api_key", key_name=str(key[where]), key_in=where, value=key["value"], location=loc)
 
     def retries(self, data: Any) -> RetrySpec:
-        if isinstance(data, int):
-            return RetrySpec(count=data)
+        if not isinstance(data, dict):
+            return RetrySpec(count=data)  # a number, or a template the engine renders
         defaults = RetrySpec()
         return RetrySpec(
             count=data["count"],
-            backoff=float(data.get("backoff", defaults.backoff)),
-            max_delay=float(data.get("max_delay", defaults.max_delay)),
+            backoff=data.get("backoff", defaults.backoff),
+            max_delay=data.get("max_delay", defaults.max_delay),
             on=tuple(data.get("on", defaults.on)),
             methods=tuple(m.upper() for m in data.get("methods", defaults.methods)),
         )

@@ -31,11 +31,11 @@ class AuthSpec:
 
 @dataclass(frozen=True)
 class RetrySpec:
-    """When and how often to try a request again."""
+    """When and how often to try a request again (the numbers may be templates until the engine renders them)."""
 
-    count: int = 0
-    backoff: float = 0.5
-    max_delay: float = 30.0
+    count: int | Raw = 0
+    backoff: float | Raw = 0.5
+    max_delay: float | Raw = 30.0
     on: tuple[int | str, ...] = (429, 502, 503, 504, "transport")
     methods: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE")
 

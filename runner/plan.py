@@ -34,6 +34,7 @@ class PlanInput:
     iterations: int = 1
     selection: str | None = None
     mock_url: str | None = None
+    allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
 
 
 @dataclass
@@ -89,7 +90,7 @@ def load_data_rows(path: str) -> list[dict[str, Any]]:
 def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templates: Templates | None = None) -> Plan:
     """Load, validate and expand the input into collection runs; raise ``InputError`` on any problem."""
     templates = templates or Templates()
-    schemas = SchemaStore()
+    schemas = SchemaStore(allow_outside_root=request.allow_outside_refs)
     redactor = Redactor()
     problems: list[Problem] = []
     collections: list[CollectionSpec] = []
@@ -150,10 +151,19 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
                 break
             runs.append(CollectionRun(collection, scope, selected, number if numbered else None))
     if problems:
-        raise InputError(_unique(problems))
+        raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
         raise UsageError(f"-k {request.selection!r} selects no request")
     return Plan(runs, collections, templates, schemas, redactor)
+
+
+def _masked(problems: list[Problem], redactor: Redactor) -> list[Problem]:
+    """The problems with every known secret masked: a message may quote a rendered value."""
+    for problem in problems:
+        problem.message = redactor.mask(problem.message)
+        problem.hint = redactor.mask(problem.hint)
+        problem.source_line = redactor.mask(problem.source_line)
+    return problems
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -16,6 +17,7 @@ class Redactor:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._added: set[str] = set()  # values given to ``add`` (their forms are in ``_values``)
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: Any) -> None:
@@ -23,9 +25,13 @@ class Redactor:
         if value is None or isinstance(value, bool):
             return
         text = str(value)
-        if not text:
+        if not text or text in self._added:  # this runs for every request: skip the encodings when known
             return
+        self._added.add(text)
         forms = {text, quote(text, safe=""), quote_plus(text), base64.b64encode(text.encode()).decode()}
+        for ascii_only in (True, False):  # inside a JSON string, and inside JSON quoted again (an echo server)
+            once = json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+            forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
         if not forms <= self._values:
             self._values |= forms
             self._pattern = None
@@ -33,8 +39,10 @@ class Redactor:
     def add_basic(self, username: str, password: str) -> None:
         """Mark a basic-auth password and its encoded ``user:pass`` form as secret."""
         self.add(password)
-        self._values.add(base64.b64encode(f"{username}:{password}".encode()).decode())
-        self._pattern = None
+        encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+        if encoded not in self._values:  # a new value means a new pattern: not once per request
+            self._values.add(encoded)
+            self._pattern = None
 
     @property
     def active(self) -> bool:

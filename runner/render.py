@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -32,6 +33,8 @@ class RunOptions:
     retries: int | None = None
     insecure: bool = False
     max_response_bytes: int | None = None
+    ca_cert: str | None = None  # --ca-cert / --client-cert: override every collection's TLS settings
+    client_cert: str | None = None
 
 
 @dataclass
@@ -191,7 +194,10 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
     assert spec.body is not None
     kind = spec.body.kind
     if kind == "json":
-        request.content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            request.content = json.dumps(body, ensure_ascii=False, default=_json_default).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # a template that gave a function, bytes, a loop...
+            raise TemplateError(f"the json body cannot be encoded as JSON: {exc}") from None
         headers.setdefault("content-type", ("Content-Type", "application/json"))
     elif kind == "form":
         request.form = _pairs(body)
@@ -219,6 +225,13 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
             request.files = [(name, (None, value.encode("utf-8"), None)) for name, value in fields]  # type: ignore[misc]
         if "content-type" in headers and headers["content-type"][1].lower().startswith("multipart/"):
             del headers["content-type"]  # httpx must set the boundary itself
+
+
+def _json_default(value: Any) -> Any:
+    """YAML dates (``2024-01-31`` unquoted) go out as ISO-8601 text; anything else is not JSON."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"a value of type {type(value).__name__} is not JSON")
 
 
 def _guess_type(filename: str) -> str:

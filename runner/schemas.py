@@ -7,7 +7,6 @@ Compiled validators are cached per schema for the whole run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +15,7 @@ from .errors import InputError, Problem
 from .model import SchemaRef
 
 MAX_ERRORS = 10
+OUTSIDE_HINT = "keep schemas inside the project (the folder with .git or pyproject.toml), or run with --allow-outside-refs"
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,20 @@ class SchemaViolation:
 
 
 def _read_document(path: Path) -> Any:
+    """A JSON or YAML schema file as data; ``ValueError`` when it is neither."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+        from .source import parse_yaml
 
-        try:
-            loader = yaml.CSafeLoader
-        except AttributeError:  # pragma: no cover
-            loader = yaml.SafeLoader
-        return yaml.load(text, Loader=loader)
-    return json.loads(text)
+        try:  # the collection's own YAML reader: plain data only, no alias bombs, bounded nesting
+            return parse_yaml(text, path.name).data
+        except InputError as exc:
+            problem = exc.problems[0]
+            where = f" at line {problem.location.line}" if problem.location is not None and problem.location.line else ""
+            raise ValueError(f"{problem.message}{where}") from None
+    from .assertions import parse_json
+
+    return parse_json(text)  # depth-bounded: checking a schema recurses through it
 
 
 def find_project_root(start: Path) -> Path:
@@ -87,14 +91,25 @@ class SchemaStore:
         def fail(message: str, hint: str = "") -> InputError:
             return InputError(Problem(message, where, hint))
 
+        refused: list[tuple[str, str]] = []  # why the last $ref could not be read, and a hint
+
         def retrieve(uri: str) -> Resource:
             if not uri.startswith("file://"):
+                refused.append((f"{uri} is not a local file", "nothing is fetched over the network: save the schema in the project and $ref the file"))
                 raise NoSuchResource(ref=uri)
             from urllib.parse import unquote, urlparse
 
+            path = Path(unquote(urlparse(uri).path))
             try:
-                contents = self._document(Path(unquote(urlparse(uri).path)), root)
-            except (OSError, ValueError, LookupError) as exc:
+                contents = self._document(path, root)
+            except LookupError as exc:
+                refused.append((str(exc), OUTSIDE_HINT))
+                raise NoSuchResource(ref=uri) from exc
+            except FileNotFoundError as exc:
+                refused.append((f"no such file {path}", "$ref paths are relative to the schema file that holds them"))
+                raise NoSuchResource(ref=uri) from exc
+            except (OSError, ValueError) as exc:
+                refused.append((f"cannot read {path}: {exc}", ""))
                 raise NoSuchResource(ref=uri) from exc
             return Resource.from_contents(contents, default_specification=DRAFT202012)
 
@@ -110,7 +125,7 @@ class SchemaStore:
             except FileNotFoundError:
                 raise fail(f"schema file not found: {ref.path}", f"paths are relative to the collection file ({path})") from None
             except LookupError as exc:
-                raise fail(f"schema {ref.path}: {exc}", "schemas must live inside the project") from None
+                raise fail(f"schema {ref.path}: {exc}", OUTSIDE_HINT) from None
             except (ValueError, OSError) as exc:
                 raise fail(f"schema {ref.path} is not valid JSON or YAML: {exc}") from None
             base_uri = path.as_uri()
@@ -136,7 +151,10 @@ class SchemaStore:
         try:
             _check_refs(target, resolver, set())
         except Unresolvable as exc:
-            raise fail(f"schema {ref.path or '(inline)'}: cannot resolve $ref {exc.ref!r}", "only local files inside the project are read; nothing is fetched") from None
+            reason, hint = refused[-1] if refused else ("", "only local files inside the project are read; nothing is fetched")
+            raise fail(f"schema {ref.path or '(inline)'}: cannot resolve $ref {exc.ref!r}" + (f": {reason}" if reason else ""), hint) from None
+        if not _has_refs(target):  # self-contained: validate against it directly, without a $ref hop per response
+            return cls(target)
         if ref.inline is not None and "$id" not in schema:
             schema = {**schema, "$id": base_uri + "__inline__.json"}
         return cls(schema, registry=registry)
@@ -172,6 +190,17 @@ def _iter_refs(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _iter_refs(item)
+
+
+def _has_refs(node: Any) -> bool:
+    """Whether a schema holds any ``$ref``, ``$dynamicRef`` or ``$recursiveRef`` (values under ``const`` etc. aside)."""
+    if isinstance(node, dict):
+        if any(key in node for key in ("$ref", "$dynamicRef", "$recursiveRef")):
+            return True
+        return any(_has_refs(value) for key, value in node.items() if key not in ("const", "enum", "examples", "example", "default"))
+    if isinstance(node, list):
+        return any(_has_refs(item) for item in node)
+    return False
 
 
 def _check_refs(node: Any, resolver: Any, seen: set[str]) -> None:

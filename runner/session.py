@@ -31,6 +31,9 @@ class RunSettings:
     timeout: float | None = None
     retries: int | None = None
     insecure: bool = False
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    allow_outside_refs: bool = False
     verbose: bool = False
     quiet: bool = False
     color: bool = False
@@ -40,6 +43,7 @@ class RunSettings:
 def run_session(settings: RunSettings) -> int:
     """Run everything ``settings`` asks for and return the exit code."""
     from .engine import RunContext, run_plan
+    from .http import HttpClients
     from .render import RunOptions
     from .reports import make_reporters
     from .reports.console import ConsoleOptions, ConsoleReporter
@@ -54,8 +58,10 @@ def run_session(settings: RunSettings) -> int:
             server = MockServer(verbose=settings.verbose)
             mock_url = server.start()
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url)
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs)
         )
+        options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert)
+        HttpClients(options.insecure, options.ca_cert, options.client_cert).check(c.tls for c in plan.collections)
         if server is not None:
             server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
         stdout = settings.stdout or sys.stdout
@@ -65,7 +71,7 @@ def run_session(settings: RunSettings) -> int:
         context = RunContext(
             templates=plan.templates,
             schemas=plan.schemas,
-            options=RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure),
+            options=options,
             bail=settings.bail,
             jobs=settings.jobs,
             stream_reader=StreamReader(),

@@ -94,7 +94,9 @@ def parse_yaml(text: str, path: str) -> SourceDoc:
     if node is None:
         doc.data = None
         return doc
-    problems: list[Problem] = []
+    problems = _check_nodes(node, doc)
+    if problems:  # building would recurse forever, explode, or meet a tag we do not construct
+        raise InputError(problems)
     doc.data = _build(node, "", doc, problems)
     if problems:
         raise InputError(problems)
@@ -107,12 +109,57 @@ _TAG_BOOL = "tag:yaml.org,2002:bool"
 _TAG_INT = "tag:yaml.org,2002:int"
 _TAG_FLOAT = "tag:yaml.org,2002:float"
 _CONSTRUCTOR = yaml.SafeLoader("")
+# Tags a collection may use: YAML's plain data types. Anything else (``!!python/object``,
+# ``!custom``) is an input error: the loader never constructs objects.
+_SAFE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "set", "merge")
+)
+MAX_DEPTH = 100
+MAX_ALIAS_VALUES = 100_000  # values repeated through aliases; an alias bomb repeats billions
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _check_nodes(root: yaml.Node, doc: SourceDoc) -> list[Problem]:
+    """Reject unsafe tags, deep nesting and alias bombs before building, without recursion."""
+    problems: list[Problem] = []
+    stack = [(root, 1)]
+    seen: set[int] = set()
+    repeated = 0
+    while stack:
+        node, depth = stack.pop()
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        where = Location(doc.path, line, col)
+        if id(node) in seen:
+            repeated += 1
+            if repeated > MAX_ALIAS_VALUES:
+                problems.append(Problem(f"YAML aliases expand to more than {MAX_ALIAS_VALUES} values", where, "an alias (*name) repeats everything its anchor holds: use fewer of them", doc.source_line(line)))
+                break
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            problems.append(Problem(f"the document nests more than {MAX_DEPTH} levels deep", where, "nest less deeply; a YAML alias (*name) inside the value it names nests forever", doc.source_line(line)))
+            break
+        if node.tag not in _SAFE_TAGS:
+            hint = "a collection is plain data (strings, numbers, booleans, lists, mappings): remove the tag"
+            problems.append(Problem(f"unsupported YAML tag {_tag_name(node.tag)}", where, hint, doc.source_line(line)))
+            continue
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+    return problems
 
 
 def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem]) -> Any:
     doc.locations[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
-        _CONSTRUCTOR.flatten_mapping(node)  # resolve `<<: *anchor` merge keys
+        try:
+            _CONSTRUCTOR.flatten_mapping(node)  # resolve `<<: *anchor` merge keys
+        except yaml.MarkedYAMLError as exc:
+            problems.append(doc.problem(f"invalid merge key (<<): {exc.problem}", pointer, "<< takes an alias to a mapping, or a list of them"))
+            return {}
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -137,7 +184,11 @@ def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, f"{pointer}/{i}", doc, problems) for i, item in enumerate(node.value)]
-    value = _scalar(node)
+    try:
+        value = _scalar(node)
+    except Exception:  # PyYAML's constructors fail in assorted ways (ValueError, IndexError...) on a value unfit for its tag
+        problems.append(doc.problem(f"{node.value!r} is not a valid {_tag_name(node.tag)} value", pointer, "remove the tag, or quote the value to keep it as text"))
+        return None
     if node.tag in (_TAG_BOOL, _TAG_FLOAT) or (node.tag == _TAG_INT and not isinstance(value, bool)):
         doc.raw_scalars[pointer] = node.value
     return value

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-from .assertions import evaluate, show
+from .assertions import evaluate, parse_json, show
 from .model import CaptureSpec, EventsSpec
 from .query import MISSING, json_value, json_values
 from .results import CheckResult
@@ -150,7 +150,7 @@ class Event:
         """The data parsed as JSON, or ``MISSING`` (with ``json_error`` set)."""
         if self._json is _UNPARSED:
             try:
-                self._json = json.loads(self.data)
+                self._json = parse_json(self.data)
             except ValueError as exc:
                 self._json = MISSING
                 self.json_error = str(exc)

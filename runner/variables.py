@@ -91,12 +91,12 @@ def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | 
         except TemplateError as exc:
             problems.append(Problem(f"variable {name!r} ({origins[name]}): {exc.message}", locations.get(name), _hint(exc)))
             resolved.setdefault(name, None)
+    redactor = redactor or Redactor()
+    for name in secret_names:  # before raising: an error message may quote a secret, and must be masked
+        if resolved.get(name) is not None:
+            redactor.add(_as_text(resolved[name]))
     if problems:
         raise InputError(problems)
-    redactor = redactor or Redactor()
-    for name in secret_names:
-        if name in resolved:
-            redactor.add(_as_text(resolved[name]))
     return Scope(resolved, origins, secret_names, redactor)
 
 

@@ -1,0 +1,164 @@
+"""Secrets never leave the process unmasked: a canary token, checked in every channel.
+
+The canary is sent for real (the server sees it) and echoed back by the server
+in bodies and headers; then it must appear in no console output (plain, ``-v``,
+failures), no report of any registered format, no ``show`` output (http, curl,
+``-v``), and no error message, whether it stands alone, inside a longer string,
+in a URL, JSON-escaped, or in a value captured from a response.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_servers import closed_port
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from runner.reports import FORMATS
+
+CANARY = f"CANARY{uuid.uuid4().hex}"
+QUOTED = f'say "{uuid.uuid4().hex}" \\ done'  # a secret that JSON must escape
+SESSION = f"SESSION{uuid.uuid4().hex}"  # only the server knows it; the collection captures it as secret
+LEAKS = [CANARY, QUOTED, json.dumps(QUOTED)[1:-1], QUOTED.split('"')[1], SESSION, base64.b64encode(CANARY.encode()).decode()]
+
+
+def echo(request: Request) -> Response:
+    """Echo what arrived (headers, query, body), hand out the session token, fail with 418."""
+    payload = {
+        "path": request.full_path,
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "body": request.get_data(as_text=True),
+        "session": SESSION,
+    }
+    response = Response(json.dumps(payload), status=418, content_type="application/json")
+    response.headers["X-Echo-Authorization"] = request.headers.get("Authorization", "")
+    response.headers["X-Echo-Session"] = SESSION
+    return response
+
+
+@pytest.fixture
+def echo_server(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request("").respond_with_handler(echo)
+    return httpserver
+
+
+@pytest.fixture
+def canary_project(write: Any, echo_server: HTTPServer) -> dict[str, Any]:
+    """A collection that uses the canary every way it can, its environment file, and the variables to run it."""
+    env_file = write("env.yaml", """
+api_key: "{{ env.RUNNER_CANARY }}"
+quoted: "{{ env.RUNNER_QUOTED }}"
+secrets: [api_key, quoted]
+""")
+    collection = write("canary.yaml", f"""
+name: canary
+base_url: {echo_server.url_for('')}
+requests:
+  - name: bearer
+    url: /bearer
+    auth: {{bearer: "{{{{ api_key }}}}"}}
+    expect: {{status: 201, headers: {{x-echo-authorization: "Token {{{{ api_key }}}}"}}}}
+    capture:
+      echoed: {{json: "$.headers.authorization"}}
+      session: {{json: "$.session", secret: true}}
+  - name: query key
+    url: "/q?page=1"
+    auth: {{api_key: {{query: api_key, value: "{{{{ api_key }}}}"}}}}
+    expect: {{status: 201, body: {{contains: "nope-{{{{ api_key }}}}-nope"}}}}
+  - name: everywhere
+    method: POST
+    url: "/users/{{{{ api_key }}}}/x"
+    headers: {{X-Trace: "trace-{{{{ api_key }}}}-end", Cookie: "sid={{{{ session }}}}"}}
+    json: {{quoted: "{{{{ quoted }}}}", inner: "key={{{{ api_key }}}};", echoed: "{{{{ echoed }}}}", session: "{{{{ session }}}}"}}
+    expect: {{status: 201}}
+  - name: basic
+    url: /basic
+    auth: {{basic: {{username: me, password: "{{{{ api_key }}}}"}}}}
+    expect: {{status: 201}}
+  - name: refused
+    url: "http://127.0.0.1:{closed_port()}/{{{{ api_key }}}}"
+  - name: render error
+    url: "/{{{{ random_int(api_key, 2) }}}}"
+""")
+    return {"collection": str(collection), "env_file": str(env_file), "env": {"RUNNER_CANARY": CANARY, "RUNNER_QUOTED": QUOTED}}
+
+
+def assert_no_leak(text: str, channel: str) -> None:
+    for secret in LEAKS:
+        assert secret not in text, f"a secret leaked into {channel}"
+
+
+def test_the_canary_was_really_sent(run_cli: Any, canary_project: dict[str, Any], echo_server: HTTPServer) -> None:
+    """Without this, the other tests could pass because the secret was never used."""
+    result = run_cli("run", canary_project["collection"], "-e", canary_project["env_file"], env=canary_project["env"])
+    assert result.exit_code == 1
+    sent = "\n".join(f"{entry.full_path} {dict(entry.headers)} {entry.get_data(as_text=True)}" for entry, _ in echo_server.log)
+    assert CANARY in sent and SESSION in sent and json.dumps(QUOTED)[1:-1] in sent
+    assert "****" in result.stdout
+
+
+@pytest.mark.parametrize("flags", [[], ["-v"], ["-q"], ["--jobs", "2", "-v"]], ids=["console", "verbose", "quiet", "jobs-verbose"])
+def test_console_output(run_cli: Any, canary_project: dict[str, Any], flags: list[str]) -> None:
+    result = run_cli("run", canary_project["collection"], "-e", canary_project["env_file"], *flags, env=canary_project["env"])
+    assert result.exit_code == 1
+    assert "render error" in result.stdout  # the failures were printed, with their details
+    assert "key=****;" in result.stdout or "-q" in flags
+    assert_no_leak(result.output, f"console {flags}")
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_report_format(run_cli: Any, canary_project: dict[str, Any], project: Path, fmt: str) -> None:
+    report = project / f"report.{fmt}"
+    result = run_cli("run", canary_project["collection"], "-e", canary_project["env_file"], "--report", f"{fmt}:{report}", env=canary_project["env"])
+    assert result.exit_code == 1
+    text = report.read_text(encoding="utf-8")
+    assert "render error" in text
+    assert_no_leak(text, f"the {fmt} report")
+
+
+@pytest.mark.parametrize("args", [[], ["--format", "curl"], ["-v"]], ids=["http", "curl", "verbose"])
+def test_show(run_cli: Any, canary_project: dict[str, Any], args: list[str]) -> None:
+    for name in ("bearer", "query key", "everywhere", "basic", "refused"):
+        result = run_cli("show", canary_project["collection"], "-e", canary_project["env_file"], "--request", name, *args, env=canary_project["env"])
+        assert result.exit_code == 0, result.output
+        assert "****" in result.stdout
+        assert_no_leak(result.output, f"show {name} {args}")
+
+
+def test_show_error_message(run_cli: Any, canary_project: dict[str, Any]) -> None:
+    result = run_cli("show", canary_project["collection"], "-e", canary_project["env_file"], "--request", "render error", env=canary_project["env"])
+    assert result.exit_code == 2
+    assert "invalid literal for int() with base 10: '****'" in result.stderr
+    assert_no_leak(result.output, "a show error")
+
+
+def test_a_secret_quoted_in_an_input_error_is_masked(run_cli: Any, write: Any) -> None:
+    env_file = str(write("env.yaml", 'api_key: "{{ env.RUNNER_CANARY }}"\nsecrets: [api_key]\n'))
+    path = write("c.yaml", 'name: t\nvars:\n  pages: "{{ random_int(api_key, 3) }}"\nrequests:\n  - name: a\n    url: http://127.0.0.1:9/\n')
+    for command in ("run", "validate"):
+        result = run_cli(command, str(path), "-e", env_file, env={"RUNNER_CANARY": CANARY})
+        assert result.exit_code == 2
+        assert "invalid literal for int() with base 10: '****'" in result.stderr
+        assert_no_leak(result.output, f"{command} error")
+
+
+def test_a_credential_from_the_command_line_is_a_secret(run_cli: Any, write: Any, echo_server: HTTPServer) -> None:
+    path = write("c.yaml", f"""
+name: t
+base_url: {echo_server.url_for('')}
+requests:
+  - name: keyed
+    url: /k
+    headers: {{X-API-Key: "{{{{ key }}}}"}}
+    expect: {{status: 200}}
+""")
+    result = run_cli("run", str(path), "--var", f"key={CANARY}", "-v")
+    assert result.exit_code == 1
+    assert CANARY not in result.output
+    assert any(CANARY in str(dict(entry.headers)) for entry, _ in echo_server.log)
