@@ -127,6 +127,10 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
         from .plan import PlanInput, build_plan
 
         plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0", allow_outside_refs=allow_outside_refs), check_saved_examples=True)
+        if any(isinstance(c.tls.verify, str) or c.tls.client_cert for c in plan.collections):  # httpx only when needed
+            from .http import HttpClients
+
+            HttpClients().check(c.tls for c in plan.collections)
         count = sum(len(c.requests) for c in plan.collections)
         click.echo(f"ok: {len(plan.collections)} collection(s), {count} request(s), nothing sent")
         return EXIT_OK

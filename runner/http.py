@@ -143,8 +143,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
     try:
         outgoing = client.build_request(
             request.method,
-            request.url,
-            params=request.params or None,
+            _with_params(request.url, request.params),
             headers=request.headers,
             content=request.content,
             data=_form_mapping(request.form),
@@ -186,6 +185,14 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
     except UnicodeEncodeError as exc:  # httpx encodes header values as ASCII
         bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
         raise TransportError(f"cannot send the request: a header holds the non-ASCII text {bad!r} (headers are ASCII: percent-encode or base64 it)", "request") from exc
+
+
+def _with_params(url: str, params: list[tuple[str, str]]) -> Any:
+    """``url`` with ``params`` after its own query string (httpx's ``params=`` would replace it)."""
+    if not params:
+        return url
+    parsed = httpx.URL(url)
+    return parsed.copy_with(params=httpx.QueryParams([*parsed.params.multi_items(), *params]))
 
 
 def _form_mapping(pairs: list[tuple[str, str]] | None) -> dict[str, list[str]] | None:
@@ -304,9 +311,13 @@ def describe_transport_error(exc: BaseException, timeout: float | None = None) -
             return "connection closed before the whole body arrived" + (f" ({detail})" if detail else "")
         if "without sending" in text or "Server disconnected" in text:
             return "server closed the connection without a response"
+        if "Receive buffer too long" in text:
+            return "the response head (status line and headers) is too large"
         if "status line" in text or "illegal" in text.lower() or "malformed" in text.lower():
             return f"not a valid HTTP response ({_shorten(text)})"
         return f"protocol error: {_shorten(text)}"
+    if isinstance(exc, httpx.DecodingError):
+        return f"cannot decode the body as its Content-Encoding says: {_shorten(text)}"
     if isinstance(exc, httpx.LocalProtocolError):
         return f"cannot send the request: {_shorten(text)}"
     if isinstance(exc, httpx.ReadError):

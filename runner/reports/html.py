@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..assertions import parse_json
 from ..results import ERROR, FAILED, PASSED, SKIPPED
 from .console import format_size
 from .document import Document, describe_check, summary_text, where
@@ -24,8 +25,8 @@ def pretty_body(text: str, content_type: str = "") -> tuple[str, str]:
     stripped = text.strip()
     if stripped[:1] in ("{", "[") or "json" in content_type:
         try:
-            return json.dumps(json.loads(stripped), indent=2, ensure_ascii=False), "json"
-        except ValueError:
+            return json.dumps(parse_json(stripped), indent=2, ensure_ascii=False), "json"
+        except ValueError:  # not JSON, or nested deeper than is safe to walk
             pass
     return text, ""
 

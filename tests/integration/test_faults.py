@@ -34,6 +34,8 @@ from fault_servers import (
     unanswered_port,
 )
 
+from runner.reports import FORMATS
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -60,6 +62,8 @@ FAULTS = [
     Fault("garbage", _server(garbage), "not a valid HTTP response (illegal status line"),
     Fault("half a body", _server(half_body), "connection closed before the whole body arrived (incomplete chunked read)"),
     Fault("lying content-length", _server(content_length_lie), "connection closed before the whole body arrived (received 10 bytes, expected 100)"),
+    Fault("bad gzip", _server(respond(body=b"not gzip", headers={"Content-Encoding": "gzip"})), "cannot decode the body as its Content-Encoding says"),
+    Fault("huge head", _server(respond(body=b"x", headers={"X-Big": "a" * 200_000})), "the response head (status line and headers) is too large"),
     Fault("redirect loop", _server(redirect_loop), "too many redirects (more than 3)", "    follow_redirects: true\n    max_redirects: 3\n"),
     Fault(
         "endless body",
@@ -71,6 +75,13 @@ FAULTS = [
     Fault(
         "json nested too deep",
         _server(respond(body=b"[" * 100_000 + b"]" * 100_000, headers={"Content-Type": "application/json"})),
+        "the body is not JSON (nested more than 100 levels deep)",
+        "    expect:\n      json:\n        $[0]: []\n",
+        "failed",
+    ),
+    Fault(  # short enough to be kept whole as the body excerpt that reports pretty-print
+        "json 1000 levels deep",
+        _server(respond(status="500 Internal Server Error", body=b"[" * 1000 + b"]" * 1000, headers={"Content-Type": "application/json"})),
         "the body is not JSON (nested more than 100 levels deep)",
         "    expect:\n      json:\n        $[0]: []\n",
         "failed",
@@ -153,7 +164,9 @@ def test_an_unusable_ca_bundle_is_an_input_error_and_nothing_is_sent(run_cli: An
         result = run_cli("run", str(path))
         missing = write("d.yaml", f"name: t\nclient_cert: nowhere.pem\nrequests:\n  - name: a\n    url: {server.url}/\n")
         result_missing = run_cli("run", str(missing))
+        validated = run_cli("validate", str(path))
         assert server.connections == 0
+    assert validated.exit_code == 2 and "cannot use the CA bundle" in validated.stderr
     assert result.exit_code == 2
     assert "cannot use the CA bundle" in result.stderr and "not a usable PEM file" in result.stderr
     assert result_missing.exit_code == 2
@@ -200,11 +213,17 @@ def test_one_run_over_every_fault_reports_each_and_leaves_nothing_behind(run_cli
     threads_before = set(threading.enumerate())
     fds_before = _open_fds()
     for jobs in ("1", "2"):  # the sequential transport and the concurrent one
+        other_reports = [project / f"report.{fmt}" for fmt in sorted(FORMATS) if fmt != "json"]
         with ExitStack() as stack:
             urls = [fault.start(stack) for fault in FAULTS]
             path.write_text(_collection(FAULTS, urls, healthy.url + "/"), encoding="utf-8")
-            result = run_cli("run", str(path), "--jobs", jobs, "--report", f"json:{report}")
+            options = [f"--report={report.suffix[1:]}:{report}" for report in other_reports]
+            result = run_cli("run", str(path), "--jobs", jobs, "--report", f"json:{report}", *options)
         assert result.exit_code == 1, result.output
+        assert result.exception is None
+        for other in other_reports:  # every writer copes with every fault
+            assert "lying content-length" in other.read_text(encoding="utf-8")
+            other.unlink()
         requests = _requests(report)
         assert [name for name in requests] == [fault.name for fault in FAULTS] + ["after"]
         for fault in FAULTS:

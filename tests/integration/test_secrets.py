@@ -100,6 +100,8 @@ def test_the_canary_was_really_sent(run_cli: Any, canary_project: dict[str, Any]
     assert result.exit_code == 1
     sent = "\n".join(f"{entry.full_path} {dict(entry.headers)} {entry.get_data(as_text=True)}" for entry, _ in echo_server.log)
     assert CANARY in sent and SESSION in sent and json.dumps(QUOTED)[1:-1] in sent
+    assert f"/q?page=1&api_key={CANARY}" in sent  # the key is added to the URL's own query, as shown (masked)
+    assert "/q?page=1&api_key=****" in result.stdout
     assert "****" in result.stdout
 
 
