@@ -11,11 +11,35 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-import httpx
+
+def _import_httpx_without_its_cli() -> None:
+    """Import httpx, keeping out its command-line tool (``httpx._main``).
+
+    httpx loads its CLI whenever rich and click are installed (they are: the runner
+    uses them), and with it rich's console, progress and syntax modules and
+    pygments: about 45 ms of every ``runner run`` start-up for code never called.
+    A stand-in is in ``sys.modules`` only while httpx is first imported.
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stand_in = types.ModuleType("httpx._main")
+    stand_in.main = lambda: sys.exit("httpx's command-line tool is not loaded in this process")  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stand_in
+    try:
+        import httpx  # noqa: F401
+    finally:
+        del sys.modules["httpx._main"]
+
+
+_import_httpx_without_its_cli()
+
+import httpx  # noqa: E402
 
 from .errors import InputError, Problem, TransportError
 from .model import TlsSpec
@@ -61,9 +85,10 @@ class HttpClients:
     ``verify`` and ``client_cert``.
     """
 
-    def __init__(self, insecure: bool = False, ca_cert: str | None = None, client_cert: str | None = None):
+    def __init__(self, insecure: bool = False, ca_cert: str | None = None, client_cert: str | None = None, blocking: bool = False):
         self._clients: dict[Any, httpx.AsyncClient] = {}
         self.insecure = insecure
+        self.blocking = blocking  # one request at a time: sync I/O behind the async client (transport.py)
         self.ca_cert = ca_cert
         self.client_cert = client_cert
 
@@ -83,12 +108,11 @@ class HttpClients:
         key = self.settings(tls)
         client = self._clients.get(key)
         if client is None:
-            client = httpx.AsyncClient(
-                verify=_ssl_context(*key),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                follow_redirects=False,
-                trust_env=False,
-            )
+            from .transport import RunTransport
+
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            transport = RunTransport(lambda: _ssl_context(*key), limits, self.blocking)
+            client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
             self._clients[key] = client
         return client
 

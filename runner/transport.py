@@ -1,0 +1,106 @@
+"""The transport under the run's ``httpx.AsyncClient``: blocking I/O for sequential runs, TLS set up on demand.
+
+Blocking I/O.  A run without ``--jobs`` has one request in flight at a time, so
+the event loop has nothing to interleave, and httpx's async stack (anyio, the
+async connection pool, a select() round trip per read) costs about twice the CPU
+of its sync stack per request.  ``BlockingTransport`` keeps the engine's async
+code as it is and does the I/O with ``httpx.HTTPTransport`` (blocking sockets;
+timeouts are socket timeouts).  ``--jobs N`` uses httpx's async transport.
+
+Ctrl-C.  Python 3.11's ``asyncio.run`` installs a SIGINT handler that cancels
+the run at its next ``await``, which a blocking read never reaches;
+``interrupt_anywhere`` keeps the plain behaviour for the run (``KeyboardInterrupt``
+where the program is, as on 3.10), which the engine turns into an interrupted run.
+
+TLS on demand.  Building a verifying SSL context (system and certifi CA bundles)
+takes about 40 ms, a sixth of a short run's start-up: ``RunTransport`` creates the
+pool for each URL scheme when it is first used, so plain-http runs never pay it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import httpx
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupt_anywhere(enabled: bool = True) -> Iterator[None]:
+    """Ctrl-C raises ``KeyboardInterrupt`` where the program is, also inside ``asyncio.run`` (main thread only)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupt)  # not default_int_handler: asyncio.run then leaves it alone
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+class _BlockingBody(httpx.AsyncByteStream):
+    """A sync response body read through the async interface."""
+
+    def __init__(self, stream: httpx.SyncByteStream):
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._stream.close()
+
+
+class BlockingTransport(httpx.AsyncBaseTransport):
+    """An async transport doing blocking I/O with ``httpx.HTTPTransport`` (same settings, same errors)."""
+
+    def __init__(self, **settings: Any):
+        self._sync = httpx.HTTPTransport(**settings)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return once the response head has arrived."""
+        await asyncio.sleep(0)  # a cancelled run stops here, between requests
+        response = self._sync.handle_request(request)
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        return httpx.Response(response.status_code, headers=response.headers, stream=_BlockingBody(response.stream), extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        """Close the pool's connections."""
+        self._sync.close()
+
+
+class RunTransport(httpx.AsyncBaseTransport):
+    """One pool per URL scheme, each created on first use; ``ssl_context()`` is called only for https."""
+
+    def __init__(self, ssl_context: Callable[[], Any], limits: httpx.Limits, blocking: bool):
+        self._ssl_context = ssl_context
+        self._limits = limits
+        self._blocking = blocking
+        self._pools: dict[str, httpx.AsyncBaseTransport] = {}
+
+    def _pool(self, scheme: str) -> httpx.AsyncBaseTransport:
+        tls = scheme == "https"  # any other scheme goes to the plain pool, which rejects what it cannot send
+        pool = self._pools.get("https" if tls else "http")
+        if pool is None:
+            kind: Any = BlockingTransport if self._blocking else httpx.AsyncHTTPTransport
+            pool = self._pools["https" if tls else "http"] = kind(verify=self._ssl_context() if tls else False, limits=self._limits, trust_env=False)
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the pool for its scheme."""
+        return await self._pool(request.url.scheme).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close every pool."""
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()
