@@ -39,7 +39,7 @@ from .results import (
 )
 from .schemas import SchemaStore
 from .templating import TemplateError, Templates
-from .variables import Scope
+from .variables import Layer, Scope, build_scope
 
 EXCERPT_BYTES = 2048
 
@@ -52,6 +52,11 @@ class CollectionRun:
     scope: Scope
     selected: tuple[int, ...]
     iteration: int | None = None
+    layers: list[Layer] | None = None  # set for a later iteration: its scope is built anew from these when it starts
+
+    def start_scope(self, templates: Templates) -> Scope:
+        """The variables this run starts with (``scope``, or a fresh one from ``layers``)."""
+        return self.scope if self.layers is None else build_scope(self.layers, templates, self.scope.redactor)
 
 
 @dataclass
@@ -65,8 +70,14 @@ class RunContext:
     jobs: int = 1
     stream_reader: Any = None
     keep_bodies: bool = False
+    keep_details: bool = True  # False: only failed requests stay in the RunResult, with no sent request (console alone)
     sleep: Callable[[float], Any] = asyncio.sleep
     stop: bool = field(default=False)
+
+    @property
+    def blocking(self) -> bool:
+        """One request at a time: the I/O is done with blocking sockets (see ``transport.py``)."""
+        return self.jobs <= 1
 
 
 def select_requests(collection: CollectionSpec, expression: str | None) -> tuple[int, ...]:
@@ -85,7 +96,7 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
     fanout.run_started(plan)
     started = time.perf_counter()
     options = context.options
-    clients = HttpClients(insecure=options.insecure, ca_cert=options.ca_cert, client_cert=options.client_cert)
+    clients = HttpClients(insecure=options.insecure, ca_cert=options.ca_cert, client_cert=options.client_cert, blocking=context.blocking)
     try:
         if context.jobs <= 1:
             for item in plan:
@@ -106,32 +117,36 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
 
 
 async def _run_parallel(plan: list[CollectionRun], context: RunContext, clients: HttpClients, fanout: Reporters, into: list[CollectionResult]) -> None:
-    """Run collections concurrently; ``into`` gets their results in plan order, also after an interrupt."""
+    """Run collections concurrently, ``jobs`` at a time; ``into`` gets the results of those that ran, in plan order.
+
+    ``jobs`` workers take the next collection of the plan as they become free (no
+    task per collection: memory stays flat in the plan's length); their events
+    reach the reporters in plan order through ``BufferedReporters``.
+    """
     from .reports.base import BufferedReporters
 
-    semaphore = asyncio.Semaphore(context.jobs)
     ordered = BufferedReporters(fanout, len(plan))
-    results = [_collection_result(item) for item in plan]
-    begun = [False] * len(plan)
+    slots: list[CollectionResult | None] = [None] * len(plan)
+    pending = iter(enumerate(plan))  # shared by the workers
 
-    async def one(position: int, item: CollectionRun) -> None:
-        async with semaphore:
-            if not context.stop:
-                begun[position] = True
-                await _run_collection(item, results[position], context, clients, ordered.channel(position))
+    async def worker() -> None:
+        for position, item in pending:
+            if not context.stop:  # after --bail the rest are not run, nor reported
+                slots[position] = result = _collection_result(item)
+                await _run_collection(item, result, context, clients, ordered.channel(position))
             ordered.finish(position)
 
-    tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(plan)]
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(context.jobs, len(plan)))]
     try:
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*workers)
     except BaseException:
-        for task in tasks:
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
         ordered.flush_all()
-        into.extend(result for result, ran in zip(results, begun) if ran)
         raise
-    into.extend(results)
+    finally:
+        into.extend(result for result in slots if result is not None)
 
 
 def _collection_result(item: CollectionRun) -> CollectionResult:
@@ -144,14 +159,14 @@ async def _run_collection(item: CollectionRun, result: CollectionResult, context
     fanout.collection_started(collection, item.iteration)
     started = time.perf_counter()
     client = clients.client(collection.tls)
-    scope = item.scope
+    scope = item.start_scope(context.templates)
     try:
         for index in item.selected:
             if context.stop:
                 break
             spec = collection.requests[index]
             outcome = await run_request(collection, spec, scope, context, client, item.iteration)
-            result.requests.append(outcome)
+            result.add(outcome, keep=context.keep_details or outcome.outcome in (FAILED, ERROR))
             fanout.request_finished(outcome)
             if context.bail and outcome.outcome in (FAILED, ERROR):
                 context.stop = True
@@ -197,7 +212,8 @@ async def run_request(
         result.error = redactor.mask(f"cannot render the request: {exc.message}")
         return result
     result.url = redactor.mask(_full_url(request))
-    result.request = _sent(request, redactor)
+    if context.keep_details:
+        result.request = _sent(request, redactor)
     response: HttpResponse | None = None
     attempt = 0
     while True:
@@ -227,6 +243,9 @@ async def run_request(
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
     if any(not check.passed for check in checks):
         result.outcome = FAILED
+    elif not context.keep_details:  # read by no reporter of this run: not worth masking
+        result.checks, result.response_headers = [], []
+        return result
     if result.outcome == FAILED or context.keep_bodies:
         result.body_excerpt = redactor.mask(_excerpt(view.text))
     for check in checks:

@@ -6,12 +6,12 @@ sent; problems of every file are raised together.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .datafile import load_data_rows
 from .engine import CollectionRun, select_requests
 from .errors import InputError, Problem, UsageError
 from .loader import find_collections, load_collection, load_environment
@@ -60,33 +60,6 @@ def parse_var(text: str) -> tuple[str, Any]:
         return name, value
 
 
-def load_data_rows(path: str) -> list[dict[str, Any]]:
-    """Rows of a CSV (values are text) or JSON (a list of objects, types kept) data file."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read data file {path}: {exc.strerror}") from None
-    if file.suffix.lower() == ".json":
-        try:
-            rows = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"data file {path} is not valid JSON: {exc}") from None
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise InputError(f"data file {path} must hold a JSON list of objects")
-        bad = [key for row in rows for key in row if not str(key).isidentifier()]
-        if bad:
-            raise InputError(f"data file {path}: {bad[0]!r} is not a valid variable name")
-        return rows
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames:
-        raise InputError(f"data file {path} has no header row")
-    bad = [name for name in reader.fieldnames if not name.strip().isidentifier()]
-    if bad:
-        raise InputError(f"data file {path}: column {bad[0]!r} is not a valid variable name")
-    return [{key.strip(): value for key, value in row.items()} for row in reader]
-
-
 def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templates: Templates | None = None) -> Plan:
     """Load, validate and expand the input into collection runs; raise ``InputError`` on any problem."""
     templates = templates or Templates()
@@ -111,7 +84,7 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
     rows: list[dict[str, Any] | None] = [None]
     if request.data_file:
         try:
-            rows = list(load_data_rows(request.data_file)) or [None]
+            rows = list(load_data_rows(request.data_file))
         except InputError as exc:
             problems.extend(exc.problems)
     if request.iterations < 1:
@@ -123,21 +96,16 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
 
         check_expression(request.selection)
 
-    passes = [(n, row) for n in range(request.iterations) for row in rows]
-    numbered = len(passes) > 1
+    numbered = request.iterations * len(rows) > 1
     runs: list[CollectionRun] = []
     checked: set[tuple[int, frozenset[str]]] = set()  # the preflight depends only on which names exist
     for collection in collections:
         selected = select_requests(collection, request.selection)
         if not selected:
             continue
-        for number, (_, row) in enumerate(passes, start=1):
-            layers = [Layer("collection vars", collection.vars, collection.var_locations, collection.secrets)]
-            if environment is not None:
-                layers.append(Layer("environment file", environment.vars, environment.var_locations, environment.secrets))
-            if row is not None:
-                layers.append(Layer("data row", dict(row)))
-            layers.append(Layer("--var", cli_values))
+        firsts: list[tuple[Scope, list[Layer]]] = []  # per data row: its checked scope, and the layers behind it
+        for row in rows:
+            layers = _layers(collection, environment, row, cli_values)
             try:
                 scope = build_scope(layers, templates, redactor)
                 key = (id(collection), frozenset(scope.values))
@@ -149,12 +117,32 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
             except InputError as exc:
                 problems.extend(exc.problems)
                 break
-            runs.append(CollectionRun(collection, scope, selected, number if numbered else None))
+            firsts.append((scope, layers))
+        else:
+            # Iteration-major: every row once, then every row again.  Later iterations keep only the
+            # layers and build their scope when they start (fresh values for uuid4() and the like;
+            # memory stays flat with --iterations).
+            number = 0
+            for iteration in range(request.iterations):
+                for scope, layers in firsts:
+                    number += 1
+                    runs.append(CollectionRun(collection, scope, selected, number if numbered else None, layers if iteration else None))
     if problems:
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
         raise UsageError(f"-k {request.selection!r} selects no request")
     return Plan(runs, collections, templates, schemas, redactor)
+
+
+def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row: dict[str, Any] | None, cli_values: dict[str, Any]) -> list[Layer]:
+    """The variable layers of one collection run, lowest precedence first (captures come on top at run time)."""
+    layers = [Layer("collection vars", collection.vars, collection.var_locations, collection.secrets)]
+    if environment is not None:
+        layers.append(Layer("environment file", environment.vars, environment.var_locations, environment.secrets))
+    if row is not None:
+        layers.append(Layer("data row", row))
+    layers.append(Layer("--var", cli_values))
+    return layers
 
 
 def _masked(problems: list[Problem], redactor: Redactor) -> list[Problem]:

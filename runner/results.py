@@ -91,17 +91,30 @@ class RequestResult:
 
 @dataclass
 class CollectionResult:
-    """Every request result of one collection file (and iteration)."""
+    """Every request result of one collection file (and iteration).
+
+    ``requests`` holds every result when some report reads them at the end of the
+    run; otherwise (the console alone) only failed ones are kept, and the others
+    are only counted in ``omitted``, so memory stays flat in the number of requests.
+    """
 
     name: str
     path: str
     requests: list[RequestResult] = field(default_factory=list)
     elapsed_ms: float = 0.0
     iteration: int | None = None
+    omitted: dict[str, int] = field(default_factory=dict)  # outcome -> requests not kept in ``requests``
+
+    def add(self, result: RequestResult, keep: bool = True) -> None:
+        """Record a finished request: kept in ``requests``, or only counted."""
+        if keep:
+            self.requests.append(result)
+        else:
+            self.omitted[result.outcome] = self.omitted.get(result.outcome, 0) + 1
 
     def count(self, outcome: str) -> int:
         """How many requests ended with ``outcome``."""
-        return sum(1 for result in self.requests if result.outcome == outcome)
+        return self.omitted.get(outcome, 0) + sum(1 for result in self.requests if result.outcome == outcome)
 
 
 @dataclass

@@ -76,6 +76,7 @@ def run_session(settings: RunSettings) -> int:
             jobs=settings.jobs,
             stream_reader=StreamReader(),
             keep_bodies=settings.verbose or any(reporter.wants_bodies for reporter in file_reporters),
+            keep_details=settings.verbose or bool(file_reporters),  # file reports render every request at the end
         )
         result: RunResult = _run(plan.runs, context, [console, *file_reporters])
     finally:
@@ -87,10 +88,12 @@ def run_session(settings: RunSettings) -> int:
 
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
+    from .transport import interrupt_anywhere
     from .engine import run_plan
 
     try:
-        return asyncio.run(run_plan(runs, context, reporters))
+        with interrupt_anywhere(context.blocking):
+            return asyncio.run(run_plan(runs, context, reporters))
     except KeyboardInterrupt:
         # asyncio.run cancels the run (reports are written for what finished), then re-raises
         raise

@@ -88,26 +88,36 @@ class _Channel(Reporter):
 
 
 class BufferedReporters:
-    """Delivers per-collection events in plan order, whatever order collections finish in."""
+    """Delivers per-collection events in plan order, whatever order collections finish in.
+
+    The collection at ``current`` reports live; a later one's events wait in its
+    channel until every earlier collection has finished.  Channels exist only for
+    collections that have started and not yet been delivered.
+    """
 
     def __init__(self, target: Reporter, count: int):
         self.target = target
         self.current = 0
         self.count = count
-        self.channels = [_Channel(self, i) for i in range(count)]
-        self.done = [False] * count
+        self._channels: dict[int, _Channel] = {}
+        self._finished: set[int] = set()
 
     def channel(self, position: int) -> Reporter:
         """The reporter the engine uses for collection number ``position``."""
-        return self.channels[position]
+        channel = self._channels.get(position)
+        if channel is None:
+            channel = self._channels[position] = _Channel(self, position)
+        return channel
 
     def finish(self, position: int) -> None:
-        """Collection ``position`` is done: deliver whatever is now in order."""
-        self.done[position] = True
-        while self.current < self.count and self.done[self.current]:
+        """Collection ``position`` is done (or was not run): deliver whatever is now in order."""
+        self._finished.add(position)
+        while self.current in self._finished:
+            self._finished.discard(self.current)
+            self._channels.pop(self.current, None)
             self.current += 1
-            if self.current < self.count:
-                self._replay(self.channels[self.current])
+            if self.current in self._channels:
+                self._replay(self._channels[self.current])
 
     def _replay(self, channel: _Channel) -> None:
         events, channel.events = channel.events, []
@@ -115,7 +125,9 @@ class BufferedReporters:
             getattr(self.target, name)(*args)
 
     def flush_all(self) -> None:
-        """Deliver every buffered event (after an interrupt)."""
-        for channel in self.channels[self.current:]:
-            self._replay(channel)
+        """Deliver every buffered event, in plan order (after an interrupt)."""
+        for position in sorted(self._channels):
+            if position >= self.current:
+                self._replay(self._channels[position])
+        self._channels.clear()
         self.current = self.count

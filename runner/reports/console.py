@@ -165,6 +165,7 @@ class ConsoleReporter(Reporter):
             if iteration is not None:
                 title += f"  (iteration {iteration})"
             self.write([(title, "bold underline")])
+            self.file.flush()
 
     def request_finished(self, result: RequestResult) -> None:
         if result.outcome in (FAILED, ERROR):
@@ -176,6 +177,7 @@ class ConsoleReporter(Reporter):
                 self.write(line)
         if self._progress is not None:
             self._progress.advance()
+        self.file.flush()  # a pipe (CI log, tee) sees each request as it finishes, not at the end
 
     def collection_finished(self, result: CollectionResult) -> None:
         if not self.options.quiet:
