@@ -44,6 +44,14 @@ def _read_document(path: Path) -> Any:
     return parse_json(text)  # depth-bounded: checking a schema recurses through it
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (messages stay short and portable)."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def find_project_root(start: Path) -> Path:
     """The nearest folder above ``start`` holding ``.git`` or ``pyproject.toml``, else ``start``'s parent."""
     start = start.resolve()
@@ -123,7 +131,7 @@ class SchemaStore:
             try:
                 document = self._document(path, root)
             except FileNotFoundError:
-                raise fail(f"schema file not found: {ref.path}", f"paths are relative to the collection file ({path})") from None
+                raise fail(f"schema file not found: {ref.path}", f"paths are relative to the collection file: looked for {_shown(path)}") from None
             except LookupError as exc:
                 raise fail(f"schema {ref.path}: {exc}", OUTSIDE_HINT) from None
             except (ValueError, OSError) as exc:

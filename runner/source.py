@@ -97,7 +97,7 @@ def parse_yaml(text: str, path: str) -> SourceDoc:
     problems = _check_nodes(node, doc)
     if problems:  # building would recurse forever, explode, or meet a tag we do not construct
         raise InputError(problems)
-    doc.data = _build(node, "", doc, problems)
+    doc.data = _build(node, "", doc, problems, yaml.SafeLoader(""))  # a constructor per document: it caches what it builds
     if problems:
         raise InputError(problems)
     return doc
@@ -108,7 +108,6 @@ _TAG_NULL = "tag:yaml.org,2002:null"
 _TAG_BOOL = "tag:yaml.org,2002:bool"
 _TAG_INT = "tag:yaml.org,2002:int"
 _TAG_FLOAT = "tag:yaml.org,2002:float"
-_CONSTRUCTOR = yaml.SafeLoader("")
 # Tags a collection may use: YAML's plain data types. Anything else (``!!python/object``,
 # ``!custom``) is an input error: the loader never constructs objects.
 _SAFE_TAGS = frozenset(
@@ -152,11 +151,11 @@ def _check_nodes(root: yaml.Node, doc: SourceDoc) -> list[Problem]:
     return problems
 
 
-def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem]) -> Any:
+def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem], constructor: Any) -> Any:
     doc.locations[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         try:
-            _CONSTRUCTOR.flatten_mapping(node)  # resolve `<<: *anchor` merge keys
+            constructor.flatten_mapping(node)  # resolve `<<: *anchor` merge keys
         except yaml.MarkedYAMLError as exc:
             problems.append(doc.problem(f"invalid merge key (<<): {exc.problem}", pointer, "<< takes an alias to a mapping, or a list of them"))
             return {}
@@ -180,12 +179,12 @@ def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem
                 doc.locations[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 problems.append(doc.problem(f"duplicate key {key!r}", child, "each key may appear once in a mapping"))
                 continue
-            result[key] = _build(value_node, child, doc, problems)
+            result[key] = _build(value_node, child, doc, problems, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, f"{pointer}/{i}", doc, problems) for i, item in enumerate(node.value)]
+        return [_build(item, f"{pointer}/{i}", doc, problems, constructor) for i, item in enumerate(node.value)]
     try:
-        value = _scalar(node)
+        value = _scalar(node, constructor)
     except Exception:  # PyYAML's constructors fail in assorted ways (ValueError, IndexError...) on a value unfit for its tag
         problems.append(doc.problem(f"{node.value!r} is not a valid {_tag_name(node.tag)} value", pointer, "remove the tag, or quote the value to keep it as text"))
         return None
@@ -194,10 +193,10 @@ def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem
     return value
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _scalar(node: yaml.ScalarNode, constructor: Any) -> Any:
     if node.tag == _TAG_STR:
         return node.value
-    return _CONSTRUCTOR.construct_object(node, deep=True)
+    return constructor.construct_object(node, deep=True)
 
 
 def _template_hint(line: str) -> str:
