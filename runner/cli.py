@@ -29,6 +29,10 @@ def _outside_refs_option(func: F) -> F:
     return click.option("--allow-outside-refs", is_flag=True, help="Let schema files and their $refs come from outside the collection's project folder (never from the network).")(func)
 
 
+def _outside_files_option(func: F) -> F:
+    return click.option("--allow-outside-files", is_flag=True, help="Let multipart uploads (file: PATH) come from outside the collection's project folder.")(func)
+
+
 def _traceback_option(func: F) -> F:
     return click.option("--traceback", is_flag=True, hidden=True, help="Show Python tracebacks for internal errors.")(func)
 
@@ -47,14 +51,20 @@ def _fail(error: Exception, traceback: bool = False) -> None:
 
 
 def _guard(traceback: bool, action: Callable[[], int]) -> None:
-    from .errors import RunInterrupted, RunnerError
+    from .errors import InternalError, RunInterrupted, RunnerError
 
     try:
         code = action()
     except (KeyboardInterrupt, RunInterrupted):
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `runner run ... | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_FAILED)
     except RunnerError as error:
+        if traceback and isinstance(error, InternalError):
+            raise
         _fail(error)
     except click.exceptions.Exit:
         raise
@@ -90,11 +100,12 @@ def main() -> None:
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle (PEM) to verify servers with, instead of every collection's 'verify'.")
 @click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate and its key (one PEM file), instead of every collection's 'client_cert'.")
 @_outside_refs_option
+@_outside_files_option
 @click.option("-v", "--verbose", is_flag=True, help="Print every request and response (secrets masked).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("--no-color", is_flag=True, help="No colours (also when NO_COLOR is set or output is not a terminal).")
 @_traceback_option
-def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, reports: tuple[str, ...], selection: str | None, bail: bool, jobs: int, data_file: str | None, iterations: int, timeout: float | None, retries: int | None, insecure: bool, ca_cert: str | None, client_cert: str | None, allow_outside_refs: bool, verbose: bool, quiet: bool, no_color: bool, traceback: bool) -> None:
+def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, reports: tuple[str, ...], selection: str | None, bail: bool, jobs: int, data_file: str | None, iterations: int, timeout: float | None, retries: int | None, insecure: bool, ca_cert: str | None, client_cert: str | None, allow_outside_refs: bool, allow_outside_files: bool, verbose: bool, quiet: bool, no_color: bool, traceback: bool) -> None:
     """Run collections (files, or folders of *.yaml) and check every response."""
 
     def action() -> int:
@@ -107,7 +118,7 @@ def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...],
             paths=list(paths), env_file=env_file, cli_vars=list(cli_vars), mock=mock, reports=list(reports),
             selection=selection, bail=bail, jobs=jobs, data_file=data_file, iterations=iterations,
             timeout=timeout, retries=retries, insecure=insecure, ca_cert=ca_cert, client_cert=client_cert,
-            allow_outside_refs=allow_outside_refs, verbose=verbose, quiet=quiet,
+            allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files, verbose=verbose, quiet=quiet,
             color=_color(no_color),
         )
         return run_session(settings)
@@ -119,14 +130,15 @@ def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...],
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_variables_options
 @_outside_refs_option
+@_outside_files_option
 @_traceback_option
-def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], allow_outside_refs: bool, traceback: bool) -> None:
+def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
     """Check collections without sending anything: format, templates, variables, schemas, examples."""
 
     def action() -> int:
         from .plan import PlanInput, build_plan
 
-        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0", allow_outside_refs=allow_outside_refs), check_saved_examples=True)
+        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0", allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files), check_saved_examples=True)
         if any(isinstance(c.tls.verify, str) or c.tls.client_cert for c in plan.collections):  # httpx only when needed
             from .http import HttpClients
 
@@ -144,14 +156,17 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 @click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")
+@_outside_refs_option
+@_outside_files_option
 @_traceback_option
-def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, traceback: bool) -> None:
+def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
     """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
 
     def action() -> int:
         from .show import show_requests
 
-        click.echo(show_requests(path, request_name, output_format, env_file, list(cli_vars), verbose), nl=False)
+        shown = show_requests(path, request_name, output_format, env_file, list(cli_vars), verbose, allow_outside_refs, allow_outside_files)
+        click.echo(shown, nl=False)
         return EXIT_OK
 
     _guard(traceback, action)

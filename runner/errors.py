@@ -6,6 +6,7 @@
      +-- InputError             invalid input: YAML, format, template, environment, schema
      +-- UsageError             bad command line (unknown request name, bad --var, ...)
      +-- ReportError            a report could not be written
+     +-- InternalError          a bug: an unexpected exception, its message already masked
     TransportError              a request could not be completed (refused, timeout, TLS, ...);
                                 never escapes the engine: it becomes a failed RequestResult
     RunInterrupted              Ctrl-C: reports are written for what finished, exit 130
@@ -130,6 +131,14 @@ class UsageError(RunnerError):
 
 class ReportError(RunnerError):
     """A report file could not be written."""
+
+
+class InternalError(RunnerError):
+    """An unexpected exception (a bug), with its message masked."""
+
+    def format(self) -> str:
+        """The masked message and what to do about it."""
+        return f"internal error: {self}\n(run again with --traceback for details; please report this)"
 
 
 class TransportError(Exception):

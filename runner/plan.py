@@ -35,6 +35,7 @@ class PlanInput:
     selection: str | None = None
     mock_url: str | None = None
     allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
+    allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
 
 
 @dataclass
@@ -111,7 +112,7 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
                 key = (id(collection), frozenset(scope.values))
                 if key not in checked:
                     checked.add(key)
-                    check_collection(collection, scope, templates, schemas, selected)
+                    check_collection(collection, scope, templates, schemas, selected, allow_outside_files=request.allow_outside_files)
                     if check_saved_examples:
                         check_examples(collection, scope, templates, schemas)
             except InputError as exc:

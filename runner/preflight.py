@@ -35,7 +35,7 @@ def _walk(value: Any, pointer: str, skip: set[str]) -> Iterator[tuple[str, str]]
             yield from _walk(item, f"{pointer}/{escape_pointer(key)}", child_skip)
 
 
-def check_collection(collection: CollectionSpec, scope: Scope, templates: Templates, store: SchemaStore, selected: tuple[int, ...] | None = None, extra_names: frozenset[str] = frozenset()) -> None:
+def check_collection(collection: CollectionSpec, scope: Scope, templates: Templates, store: SchemaStore, selected: tuple[int, ...] | None = None, extra_names: frozenset[str] = frozenset(), allow_outside_files: bool = False) -> None:
     """Raise ``InputError`` with every template, variable and schema problem of ``collection``."""
     doc = collection.source
     problems: list[Problem] = []
@@ -78,9 +78,26 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                     store.validator(ref)
                 except InputError as exc:
                     problems.extend(_located(exc.problems, doc))
+            if not allow_outside_files:
+                problems.extend(_uploads_outside_project(collection, spec))
         captured |= {capture.name for capture in spec.captures}
     if problems:
         raise InputError(problems)
+
+
+def _uploads_outside_project(collection: CollectionSpec, spec: RequestSpec) -> list[Problem]:
+    """A multipart ``file:`` may not reach outside the project (a shared collection must not upload ~/.ssh)."""
+    from .render import outside_project
+
+    if spec.body is None or spec.body.kind != "multipart" or not isinstance(spec.body.value, dict):
+        return []
+    out = []
+    for name, value in spec.body.value.items():
+        if isinstance(value, dict) and isinstance(value.get("file"), str) and not is_template(value["file"]):
+            if outside_project(collection.base_dir, value["file"]):
+                pointer = f"/requests/{spec.index}/multipart/{escape_pointer(name)}/file"
+                out.append(collection.source.problem(f"request {spec.name!r}: multipart file {value['file']!r} is outside the project folder", pointer, "keep uploads inside the project, or pass --allow-outside-files"))
+    return out
 
 
 def _captured_later(collection: CollectionSpec, name: str) -> str:

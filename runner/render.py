@@ -35,6 +35,7 @@ class RunOptions:
     max_response_bytes: int | None = None
     ca_cert: str | None = None  # --ca-cert / --client-cert: override every collection's TLS settings
     client_cert: str | None = None
+    allow_outside_files: bool = False  # --allow-outside-files: uploads may come from outside the project
 
 
 @dataclass
@@ -145,7 +146,7 @@ def render_request(
 
     request = RenderedRequest(method=spec.method, url=url, params=rendered_params, stream=spec.stream)
     if spec.body is not None:
-        _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir)
+        _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
     request.headers = list(headers.values())
 
     timeout = _first(spec.timeout, collection.timeout, values, templates)
@@ -190,7 +191,14 @@ def _apply_auth(auth: AuthSpec, values: dict[str, Any], templates: Templates, he
             params.append((auth.key_name, value))
 
 
-def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str]], request: RenderedRequest, base_dir: str) -> None:
+def outside_project(base_dir: str, file: str) -> bool:
+    """Whether ``file`` (relative to the collection's folder) resolves outside the project folder."""
+    from .schemas import find_project_root
+
+    return not (Path(base_dir) / file).resolve().is_relative_to(find_project_root(Path(base_dir)))
+
+
+def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str]], request: RenderedRequest, base_dir: str, allow_outside: bool = False) -> None:
     assert spec.body is not None
     kind = spec.body.kind
     if kind == "json":
@@ -209,6 +217,8 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
         for name, value in body.items():
             if isinstance(value, dict) and "file" in value:
                 path = Path(base_dir) / _text(value["file"])
+                if not allow_outside and outside_project(base_dir, _text(value["file"])):
+                    raise TemplateError(f"multipart field {name!r}: {value['file']} is outside the project folder (pass --allow-outside-files to allow it)")
                 try:
                     data = path.read_bytes()
                 except OSError as exc:

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
+from .errors import InternalError, RunnerError, UsageError
 from .plan import PlanInput, build_plan
 from .results import RunResult
 
@@ -34,6 +34,7 @@ class RunSettings:
     ca_cert: str | None = None
     client_cert: str | None = None
     allow_outside_refs: bool = False
+    allow_outside_files: bool = False
     verbose: bool = False
     quiet: bool = False
     color: bool = False
@@ -50,6 +51,7 @@ def run_session(settings: RunSettings) -> int:
     from .streaming import StreamReader
 
     server = None
+    redactor = None
     try:
         mock_url = None
         if settings.mock:
@@ -58,9 +60,10 @@ def run_session(settings: RunSettings) -> int:
             server = MockServer(verbose=settings.verbose)
             mock_url = server.start()
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs)
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files)
         )
-        options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert)
+        redactor = plan.redactor
+        options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files)
         HttpClients(options.insecure, options.ca_cert, options.client_cert).check(c.tls for c in plan.collections)
         if server is not None:
             server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
@@ -79,6 +82,12 @@ def run_session(settings: RunSettings) -> int:
             keep_details=settings.verbose or bool(file_reporters),  # file reports render every request at the end
         )
         result: RunResult = _run(plan.runs, context, [console, *file_reporters])
+    except (RunnerError, KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:  # a bug: its message may quote a secret, so mask it before anyone sees it
+        if redactor is None:
+            raise
+        raise InternalError(redactor.mask(f"{type(exc).__name__}: {exc}")) from exc
     finally:
         if server is not None:
             server.stop()

@@ -66,9 +66,9 @@ def format_variables(scope: Scope) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def show_requests(path: str, name: str | None, output_format: str, env_file: str | None, cli_vars: list[str], verbose: bool = False) -> str:
+def show_requests(path: str, name: str | None, output_format: str, env_file: str | None, cli_vars: list[str], verbose: bool = False, allow_outside_refs: bool = False, allow_outside_files: bool = False) -> str:
     """Render the requests of one collection (or only ``name``) for display."""
-    plan = build_plan(PlanInput([path], env_file, cli_vars))
+    plan = build_plan(PlanInput([path], env_file, cli_vars, allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files))
     if len(plan.collections) != 1:
         raise UsageError(f"show takes one collection file; {path} holds {len(plan.collections)}")
     collection = plan.collections[0]
@@ -80,7 +80,7 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
     out = [format_variables(scope)] if verbose else []
     for spec in specs:
         try:
-            request = render_request(collection, spec, scope, plan.templates, RunOptions())
+            request = render_request(collection, spec, scope, plan.templates, RunOptions(allow_outside_files=allow_outside_files))
         except TemplateError as exc:
             raise UsageError(f"request {spec.name!r}: {scope.redactor.mask(exc.message)}") from None
         text = format_curl(request, scope.redactor) if output_format == "curl" else format_http(request, scope.redactor)
