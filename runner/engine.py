@@ -52,11 +52,11 @@ class CollectionRun:
     scope: Scope
     selected: tuple[int, ...]
     iteration: int | None = None
-    layers: list[Layer] | None = None  # set for a later iteration: its scope is built anew from these when it starts
+    layers: list[Layer] | None = None  # set when the values are rendered anew for this run (templated vars, a later iteration)
 
     def start_scope(self, templates: Templates) -> Scope:
-        """The variables this run starts with (``scope``, or a fresh one from ``layers``)."""
-        return self.scope if self.layers is None else build_scope(self.layers, templates, self.scope.redactor)
+        """The variables this run starts with: a copy of ``scope`` (left as checked), or a fresh one from ``layers``."""
+        return self.scope.child() if self.layers is None else build_scope(self.layers, templates, self.scope.redactor)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from .model import CollectionSpec, EnvironmentSpec
 from .preflight import check_collection, check_examples
 from .redact import Redactor
 from .schemas import SchemaStore
-from .templating import Templates
+from .templating import Templates, is_template, iter_strings
 from .variables import Layer, Scope, build_scope
 
 
@@ -120,14 +120,15 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
                 break
             firsts.append((scope, layers))
         else:
-            # Iteration-major: every row once, then every row again.  Later iterations keep only the
-            # layers and build their scope when they start (fresh values for uuid4() and the like;
-            # memory stays flat with --iterations).
+            # Iteration-major: every row once, then every row again.  Every run starts from a copy of
+            # its row's checked scope; a later iteration whose variables hold templates renders them
+            # anew instead (fresh values for uuid4() and the like).  Either way the plan stays small.
             number = 0
             for iteration in range(request.iterations):
                 for scope, layers in firsts:
                     number += 1
-                    runs.append(CollectionRun(collection, scope, selected, number if numbered else None, layers if iteration else None))
+                    fresh = layers if iteration and _templated(layers) else None
+                    runs.append(CollectionRun(collection, scope, selected, number if numbered else None, fresh))
     if problems:
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
@@ -144,6 +145,11 @@ def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row
         layers.append(Layer("data row", row))
     layers.append(Layer("--var", cli_values))
     return layers
+
+
+def _templated(layers: list[Layer]) -> bool:
+    """Whether any variable of ``layers`` is a template (rendering it again may give another value)."""
+    return any(is_template(text) for layer in layers for value in layer.values.values() for text in iter_strings(value))
 
 
 def _masked(problems: list[Problem], redactor: Redactor) -> list[Problem]:

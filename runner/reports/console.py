@@ -165,7 +165,6 @@ class ConsoleReporter(Reporter):
             if iteration is not None:
                 title += f"  (iteration {iteration})"
             self.write([(title, "bold underline")])
-            self.file.flush()
 
     def request_finished(self, result: RequestResult) -> None:
         if result.outcome in (FAILED, ERROR):

@@ -201,3 +201,34 @@ def test_a_row_without_a_variable_the_collection_needs_is_caught_before_sending(
     assert result.exit_code == 2
     assert "undefined variable 'user'" in result.stderr
     assert httpserver.log == []
+
+
+def test_a_capture_does_not_carry_over_to_the_next_iteration(run_cli, write, project: Path, httpserver: HTTPServer) -> None:
+    sent: list[tuple[str, str]] = []
+    issued = iter(f"token-{n}" for n in range(1, 100))
+
+    def login(request: Request) -> Response:
+        sent.append(("login", request.headers["X-Token"]))
+        return Response(json.dumps({"token": next(issued)}), content_type="application/json")
+
+    def use(request: Request) -> Response:
+        sent.append(("use", request.headers["X-Token"]))
+        return Response("ok")
+
+    httpserver.expect_request("/login").respond_with_handler(login)
+    httpserver.expect_request("/use").respond_with_handler(use)
+    write(
+        "c.yaml",
+        f"""name: tokens
+base_url: {httpserver.url_for('')}
+vars: {{token: initial}}
+requests:
+  - {{name: login, url: /login, headers: {{X-Token: "{{{{ token }}}}"}}, capture: {{token: $.token}}}}
+  - {{name: use, url: /use, headers: {{X-Token: "{{{{ token }}}}"}}}}
+""",
+    )
+
+    result = run_cli("run", "c.yaml", "--iterations", "3", cwd=project)
+
+    assert result.exit_code == 0, result.output
+    assert sent == [("login", "initial"), ("use", "token-1"), ("login", "initial"), ("use", "token-2"), ("login", "initial"), ("use", "token-3")]

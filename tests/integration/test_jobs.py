@@ -8,6 +8,8 @@ finishes first for sure; the assertions are about order and values, never time.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,34 +138,42 @@ requests:
     assert seen == {"x": "from-x", "y": "from-y"}
 
 
-def test_bail_stops_the_collections_not_yet_started(run_cli, write, project: Path, threaded_server: HTTPServer) -> None:
-    failed = threading.Event()
+def test_bail_stops_the_collections_not_yet_started(write, project: Path, threaded_server: HTTPServer) -> None:
+    release = threading.Event()
 
-    def fail(request: Request) -> Response:
-        failed.set()
-        return Response("no", status=500)
+    def fine_once_released(request: Request) -> Response:
+        # b runs beside a and is answered only once the runner has printed a's failure (the
+        # same step of its event loop sets the stop flag): the workers then start nothing more.
+        return Response("fine" if release.wait(WAIT_S) else "never released", status=200 if release.is_set() else 504)
 
-    def fine_after_the_failure(request: Request) -> Response:
-        # b runs beside a and ends after a has failed: the workers then start nothing more.
-        return Response("fine" if failed.wait(WAIT_S) else "a never failed", status=200 if failed.is_set() else 504)
-
-    threaded_server.expect_request("/fail").respond_with_handler(fail)
-    threaded_server.expect_request("/ok").respond_with_handler(fine_after_the_failure)
+    threaded_server.expect_request("/fail").respond_with_data("no", status=500)
+    threaded_server.expect_request("/ok").respond_with_handler(fine_once_released)
     base = threaded_server.url_for("")
     write("suite/a.yaml", f"name: a\nbase_url: {base}\nrequests:\n  - {{name: breaks, url: /fail, expect: {{status: 200}}}}\n")
     for name in "bcdef":
         write(f"suite/{name}.yaml", f"name: {name}\nbase_url: {base}\nrequests:\n  - {{name: fine, url: /ok}}\n")
+    command = [sys.executable, "-m", "runner.cli", "run", "suite", "--jobs", "2", "--bail", "--report", "json:report.json"]
 
-    result = run_cli("run", str(project / "suite"), "--jobs", "2", "--bail", "--report", "json:report.json", cwd=project)
+    with subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        output = ""
+        while "breaks" not in output:  # a's result is printed as soon as it is in (a is first in plan order)
+            line = process.stdout.readline()
+            assert line, output
+            output += line
+        release.set()
+        output += process.stdout.read()
+        process.wait(timeout=WAIT_S)
 
-    assert result.exit_code == 1, result.output
+    assert process.returncode == 1, output
     document = json.loads((project / "report.json").read_text(encoding="utf-8"))
     assert [collection["name"] for collection in document["collections"]] == ["a", "b"]
-    assert [line.split()[0] for line in result.stdout.splitlines() if line.endswith(("  a", "  b", "  c", "  d"))] == [
-        str(project / "suite" / "a.yaml"),
-        str(project / "suite" / "b.yaml"),
+    assert len(threaded_server.log) == 2
+    assert [line.split()[0] for line in output.splitlines() if line.endswith(("  a", "  b", "  c", "  d"))] == [
+        str(Path("suite") / "a.yaml"),
+        str(Path("suite") / "b.yaml"),
     ]
-    assert "1 passed, 1 failed, 0 skipped" in result.stdout
+    assert "1 passed, 1 failed, 0 skipped" in output
 
 
 def test_jobs_with_iterations_reports_every_iteration_in_order(run_cli, write, project: Path, threaded_server: HTTPServer) -> None:
