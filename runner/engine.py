@@ -234,7 +234,7 @@ async def run_request(
             break
         await context.sleep(delay)
     assert response is not None
-    _fill_response(result, response, redactor)
+    _fill_response(result, response, redactor, context.keep_details)
     view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
     checks = check_response(spec, request, view, response, context)
     checks.extend(capture_values(spec.captures, view, scope, result.captures))
@@ -278,12 +278,13 @@ def _sent(request: RenderedRequest, redactor: Any) -> SentRequest:
     return SentRequest(request.method, redactor.mask(_full_url(request)), redactor.mask_headers(request.headers), redactor.mask(body))
 
 
-def _fill_response(result: RequestResult, response: HttpResponse, redactor: Any) -> None:
+def _fill_response(result: RequestResult, response: HttpResponse, redactor: Any, headers: bool = True) -> None:
     result.status = response.status
     result.elapsed_ms = response.elapsed_ms
     result.size = len(response.body)
     result.content_type = response.headers.get("content-type", "")
-    result.response_headers = redactor.mask_headers(list(response.headers.items()))
+    if headers:  # only reports and -v show them (RunContext.keep_details)
+        result.response_headers = redactor.mask_headers(list(response.headers.items()))
     result.first_event_ms = response.first_event_ms
     result.event_count = len(response.events) if response.events is not None else None
 
