@@ -1,6 +1,6 @@
 """Benchmark `runner` against a raw httpx loop doing the same requests.  One command:
 
-    /work/venv/bin/python bench/bench.py
+    python bench/bench.py      (in the project's virtualenv)
 
 It starts nginx on a free loopback port (a generated config serving a fixed JSON
 body), writes a benchmark collection (POST, bearer auth, JSON body, status and
