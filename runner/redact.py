@@ -11,6 +11,13 @@ from urllib.parse import quote, quote_plus
 MASK = "****"
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
+# What httpx 0.28 leaves as it is when it encodes a URL given as text: the WHATWG
+# percent-encode sets of the query and of the path (``httpx._urlparse``), not
+# urllib's.  ``%`` is in both: an existing ``%XX`` escape is kept, as httpx keeps it.
+# tests/unit/test_redact.py checks them against URLs built by httpx itself.
+_QUERY_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) not in ' "#<>')
+_PATH_SAFE = "".join(char for char in _QUERY_SAFE if char not in "?`{}")
+
 
 class Redactor:
     """Knows every secret value of a run and replaces it with ``****`` wherever it appears."""
@@ -28,10 +35,21 @@ class Redactor:
         if not text or text in self._added:  # this runs for every request: skip the encodings when known
             return
         self._added.add(text)
-        forms = {text, quote(text, safe=""), quote_plus(text), base64.b64encode(text.encode()).decode()}
-        for ascii_only in (True, False):  # inside a JSON string, and inside JSON quoted again (an echo server)
-            once = json.dumps(text, ensure_ascii=ascii_only)[1:-1]
-            forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
+        # In a URL: placed raw in a path or query (httpx encodes what it must), through params
+        # (quote_plus), through jinja's ``urlencode`` filter (quote, "/" kept); in basic auth.
+        forms = {
+            text,
+            quote(text, safe=""),
+            quote(text, safe="/"),
+            quote(text, safe=_PATH_SAFE),
+            quote(text, safe=_QUERY_SAFE),
+            quote_plus(text),
+            base64.b64encode(text.encode()).decode(),
+        }
+        for form in list(forms):
+            for ascii_only in (True, False):  # inside a JSON string, and inside JSON quoted again (an echo server)
+                once = json.dumps(form, ensure_ascii=ascii_only)[1:-1]
+                forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
         if not forms <= self._values:
             self._values |= forms
             self._pattern = None

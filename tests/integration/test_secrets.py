@@ -164,3 +164,34 @@ requests:
     assert result.exit_code == 1
     assert CANARY not in result.output
     assert any(CANARY in str(dict(entry.headers)) for entry, _ in echo_server.log)
+
+
+URL_SECRET = f"sk {CANARY}/+=&tok"  # httpx sends it as sk%20CANARY.../+=&tok: neither quote() nor quote_plus()
+
+
+def echo_raw_uri(request: Request) -> Response:
+    """Echo the request target exactly as it arrived, in the body and in a header."""
+    raw = request.environ["REQUEST_URI"]
+    response = Response(json.dumps({"uri": raw}), status=418, content_type="application/json")
+    response.headers["X-Echo-Uri"] = raw
+    return response
+
+
+def test_a_secret_placed_raw_in_a_url_is_masked_when_echoed(run_cli: Any, write: Any, project: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("").respond_with_handler(echo_raw_uri)
+    path = write("c.yaml", f"""
+name: t
+base_url: {httpserver.url_for('')}
+secrets: [tok]
+requests:
+  - {{name: in path, url: "/p/{{{{ tok }}}}/x", expect: {{status: 200}}}}
+  - {{name: in query, url: "/q?k={{{{ tok }}}}", expect: {{status: 200}}}}
+""")
+    report = project / "report.json"
+    result = run_cli("run", str(path), "-v", "--var", f"tok={URL_SECRET}", "--report", f"json:{report}")
+    assert result.exit_code == 1
+    echoed = [entry.environ["REQUEST_URI"] for entry, _ in httpserver.log]
+    assert echoed == [f"/p/sk%20{CANARY}/+=&tok/x", f"/q?k=sk%20{CANARY}/+=&tok"]  # what reached the server
+    assert "/p/****/x" in result.stdout and "/q?k=****" in result.stdout
+    for channel, text in (("-v output", result.output), ("the json report", report.read_text(encoding="utf-8"))):
+        assert CANARY not in text, f"a secret leaked into {channel}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+
+import pytest
 
 from runner.redact import Redactor
 
@@ -43,3 +46,35 @@ def test_mask_data_walks_structures() -> None:
 
 def test_nothing_to_mask_is_identity() -> None:
     assert Redactor().mask("abc") == "abc"
+
+
+URL_SECRETS = {
+    "space-slash-plus": "sk CANARY/+=&tok",
+    "specials": "a\"<>`{}|\\^[]:@!$'()*,;~b",
+    "percent-escape": "k%41y%zz",
+    "non-ascii": "cl\u00e9 \u5bc6",
+}
+
+
+@pytest.mark.parametrize("secret", URL_SECRETS.values(), ids=URL_SECRETS.keys())
+@pytest.mark.parametrize("place", ["path", "query"])
+def test_a_secret_placed_raw_in_a_url_is_masked_as_httpx_encodes_it(secret: str, place: str) -> None:
+    """The forms come from httpx itself: a URL built around the secret, as the runner sends it."""
+    import httpx
+
+    redactor = Redactor()
+    redactor.add(secret)
+    prefix = "http://h/a/" if place == "path" else "http://h/a?k="
+    sent = str(httpx.URL(prefix + secret))
+    assert sent != prefix + secret or secret == URL_SECRETS["percent-escape"]  # httpx did encode something
+    assert redactor.mask(sent) == prefix + "****"
+    assert redactor.mask(json.dumps({"echo": sent})) == json.dumps({"echo": prefix + "****"})  # echoed in JSON
+
+
+def test_a_secret_through_the_urlencode_filter_is_masked() -> None:
+    from runner.templating import Templates
+
+    redactor = Redactor()
+    redactor.add("sk CANARY/+=&tok")
+    encoded = Templates().render("{{ tok | urlencode }}", {"tok": "sk CANARY/+=&tok"})
+    assert redactor.mask(f"/a?k={encoded}") == "/a?k=****"
