@@ -204,7 +204,10 @@ def _evaluate_op(op: str, expected: Any, actual: Any, text_actual: bool) -> tupl
         return not _contains(actual, expected), f"does not contain {show(expected)}"
     if op == "matches":
         text = actual if isinstance(actual, str) else show(actual, 10_000)
-        return re.search(str(expected), text) is not None, f"matches /{expected}/"
+        try:
+            return re.search(str(expected), text) is not None, f"matches /{expected}/"
+        except re.error as exc:  # a templated pattern can render to an invalid one
+            return False, f"matches /{expected}/ (not a valid regular expression: {exc})"
     if op == "type":
         kind = json_type(actual)
         ok = kind == expected or (expected == "number" and kind == "integer")

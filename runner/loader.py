@@ -168,7 +168,7 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
     value = error.instance
     message = f"{where}: {_short(error)}"
     hint = scalar_pitfall(doc, pointer, value)
-    if not hint and error.validator in ("anyOf", "oneOf"):
+    if not hint and error.validator in ("anyOf", "oneOf", "pattern"):
         hint = error.schema.get("description", "")[:200]
     return [doc.problem(message, pointer, hint)]
 
@@ -184,6 +184,8 @@ def _short(error: Any) -> str:
         return f"{value} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator in ("anyOf", "oneOf"):
         return f"{value} is not a valid value here"
+    if error.validator == "pattern":
+        return f"{value} does not have the expected form (a literal name, not a template)" if "{{" in value else f"{value} does not have the expected form"
     return error.message
 
 
@@ -368,7 +370,8 @@ class _Builder:
     def jsonpath(self, path: str, pointer: str) -> None:
         from jsonpath_rfc9535 import JSONPathError, compile as compile_path
 
-        if "{{" in path:
+        if "{{" in path or "{%" in path:
+            self.problem(f"a JSONPath is not a template: {path!r}", pointer, "templates work in values; write the path literally")
             return
         try:
             compile_path(path)
@@ -430,6 +433,8 @@ class _Builder:
             expr = spec[source]
             if source in ("json", "event"):
                 self.jsonpath(str(expr), f"{child}/{source}")
+            elif source in ("regex", "header") and ("{{" in str(expr) or "{%" in str(expr)):
+                self.problem(f"a capture {source} is not a template: {expr!r}", f"{child}/{source}", "templates work in values; write it literally")
             elif source == "regex":
                 try:
                     if re.compile(str(expr)).groups < 1:

@@ -69,10 +69,15 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
     check_templates(_walk(data, "", _NOT_TEMPLATES), "collection", set())
     wanted = set(range(len(collection.requests))) if selected is None else set(selected)
     captured: set[str] = set()
+    all_captures = {capture.name for spec in collection.requests for capture in spec.captures}
     for spec in collection.requests:
         raw = data["requests"][spec.index]
         if spec.index in wanted:
-            check_templates(_walk(raw, f"/requests/{spec.index}", _NOT_TEMPLATES), f"request {spec.name!r}", captured)
+            before = len(problems)
+            items = list(_walk(raw, f"/requests/{spec.index}", _NOT_TEMPLATES))
+            check_templates(iter(items), f"request {spec.name!r}", captured)
+            if len(problems) == before:
+                problems.extend(_dry_render(collection, spec, scope, templates, items, all_captures))
             for ref in _schema_refs(spec):
                 try:
                     store.validator(ref)
@@ -83,6 +88,34 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
         captured |= {capture.name for capture in spec.captures}
     if problems:
         raise InputError(problems)
+
+
+def _dry_render(collection: CollectionSpec, spec: RequestSpec, scope: Scope, templates: Templates, items: list[tuple[str, str]], captures: set[str]) -> list[Problem]:
+    """Render a request that needs no captured value, so what only rendering finds fails before sending.
+
+    Bad helper arguments, a relative URL without a base, a URL that is not http(s),
+    a line break in a header: without this they would fail the request after
+    earlier requests were sent.
+    """
+    from urllib.parse import urlsplit
+
+    from .render import RunOptions, render_request
+
+    if any(templates.names(text) & captures for _, text in items):
+        return []  # depends on a value only a real run has
+    where = f"request {spec.name!r}"
+    try:
+        request = render_request(collection, spec, scope.child(), templates, RunOptions(allow_outside_files=True))
+    except TemplateError as exc:
+        return [collection.source.problem(f"{where}: cannot be rendered: {scope.redactor.mask(exc.message)}", f"/requests/{spec.index}")]
+    problems = []
+    url = urlsplit(request.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        problems.append(collection.source.problem(f"{where}: {scope.redactor.mask(request.url)!r} is not an http(s) URL with a host", f"/requests/{spec.index}/url", "a url is absolute (https://host/path) or a path joined to base_url"))
+    for name, value in request.headers:
+        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+            problems.append(collection.source.problem(f"{where}: header {name!r} holds a line break", f"/requests/{spec.index}", "a header value is one line"))
+    return problems
 
 
 def _uploads_outside_project(collection: CollectionSpec, spec: RequestSpec) -> list[Problem]:

@@ -83,8 +83,8 @@ requests:
     expect: {{status: 201}}
   - name: refused
     url: "http://127.0.0.1:{closed_port()}/{{{{ api_key }}}}"
-  - name: render error
-    url: "/{{{{ random_int(api_key, 2) }}}}"
+  - name: render error  # uses a capture (even if empty), so only a real run renders it
+    url: "/{{{{ random_int(api_key ~ echoed[:0], 2) }}}}"
 """)
     return {"collection": str(collection), "env_file": str(env_file), "env": {"RUNNER_CANARY": CANARY, "RUNNER_QUOTED": QUOTED}}
 

@@ -61,10 +61,24 @@ def _collection(write: Any, url: str, vars_yaml: str = "") -> Path:
     return write("c.yaml", f'name: t\n{vars_yaml}requests:\n  - name: a\n    url: "{url}"\n')
 
 
-def test_an_escape_in_a_url_fails_the_request_with_its_cause(run_cli: Any, write: Any) -> None:
+def test_an_escape_in_a_url_is_an_input_error_before_sending(run_cli: Any, write: Any) -> None:
     result = run_cli("run", str(_collection(write, "http://127.0.0.1:9/{{ ''.__class__.__mro__ }}")))
+    assert result.exit_code == 2
+    assert "cannot be rendered: template error: access to attribute '__class__' of 'str' object is unsafe" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_escape_that_needs_a_captured_value_fails_its_request(run_cli: Any, write: Any) -> None:
+    path = write("c.yaml", """name: t
+requests:
+  - name: first
+    url: "http://127.0.0.1:9/"
+    capture: {v: $.x}
+  - name: a
+    url: "http://127.0.0.1:9/{{ v.__class__.__mro__ }}"
+""")
+    result = run_cli("run", str(path))
     assert result.exit_code == 1
-    assert "cannot render the request: template error: access to attribute '__class__' of 'str' object is unsafe" in result.stdout
     assert "Traceback" not in result.output
 
 
@@ -80,8 +94,8 @@ def test_an_escape_in_a_variable_is_an_input_error(run_cli: Any, write: Any) -> 
 def test_a_template_cannot_read_a_file(run_cli: Any, write: Any, project: Path) -> None:
     (project / "secret.txt").write_text("FILECANARY", encoding="utf-8")
     included = run_cli("run", str(_collection(write, "http://127.0.0.1:9/{% include 'secret.txt' %}")))
-    assert included.exit_code == 1
-    assert "cannot render the request: template error" in included.stdout
+    assert included.exit_code == 2  # found before sending: the request needs no captured value
+    assert "cannot be rendered: template error" in included.stderr
     opened = run_cli("run", str(_collection(write, "http://127.0.0.1:9/{{ open('secret.txt').read() }}")))
     assert opened.exit_code == 2
     assert "undefined variable 'open'" in opened.stderr
@@ -99,8 +113,8 @@ def test_an_environment_variable_that_is_not_set_is_an_input_error(run_cli: Any,
 def test_the_environment_is_reachable_only_through_env(run_cli: Any, write: Any) -> None:
     path = _collection(write, "http://127.0.0.1:9/{{ lipsum.__globals__.os.environ.RUNNER_CANARY }}")
     result = run_cli("run", str(path), env={"RUNNER_CANARY": "ENVCANARY"})
-    assert result.exit_code == 1
-    assert "access to attribute '__globals__'" in result.stdout
+    assert result.exit_code == 2
+    assert "access to attribute '__globals__'" in result.stderr
     assert "ENVCANARY" not in result.output
 
 
