@@ -3,7 +3,8 @@
 CSV: a header row names the variables; every value is text (as in Postman and
 Newman).  JSON: a list of objects; values keep their JSON types, so an integer
 stays an integer in a JSON body.  The file type comes from the extension.  Every
-problem is an ``InputError`` naming the file and, where there is one, the line.
+problem is an ``InputError`` naming the file and, where there is one, the line;
+never quoting the line itself: a data file may hold secrets, none known yet.
 """
 
 from __future__ import annotations
@@ -20,20 +21,24 @@ FORMATS_HINT = "--data takes a .csv file (a header row of variable names, then o
 NAME_HINT = "variable names are letters, digits and _, not starting with a digit"
 
 
+def _problem(message: str, location: Location | None = None, hint: str = "") -> Problem:
+    return Problem(message, location, hint, quote_source=False)
+
+
 def load_data_rows(path: str) -> list[dict[str, Any]]:
     """Every row of the data file at ``path``; raises ``InputError`` when it cannot be used."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".json"):
-        raise InputError(Problem(f"data file {path}: unknown type {suffix or '(no extension)'}", Location(path), FORMATS_HINT))
+        raise InputError(_problem(f"data file {path}: unknown type {suffix or '(no extension)'}", Location(path), FORMATS_HINT))
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # a BOM (Excel's CSV export) is not part of the first name
     except OSError as exc:
-        raise InputError(Problem(f"cannot read data file {path}: {exc.strerror or exc}", hint=FORMATS_HINT)) from None
+        raise InputError(_problem(f"cannot read data file {path}: {exc.strerror or exc}", hint=FORMATS_HINT)) from None
     except UnicodeDecodeError as exc:
-        raise InputError(Problem(f"data file {path} is not UTF-8 text (byte {exc.start})", Location(path))) from None
+        raise InputError(_problem(f"data file {path} is not UTF-8 text (byte {exc.start})", Location(path))) from None
     rows = json_rows(path, text) if suffix == ".json" else csv_rows(path, text)
     if not rows:
-        raise InputError(Problem(f"data file {path} has no rows", Location(path), "each row is one iteration: add at least one"))
+        raise InputError(_problem(f"data file {path} has no rows", Location(path), "each row is one iteration: add at least one"))
     return rows
 
 
@@ -44,15 +49,15 @@ def json_rows(path: str, text: str) -> list[dict[str, Any]]:
     except ValueError as exc:
         line, col = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
         message = getattr(exc, "msg", str(exc))
-        raise InputError(Problem(f"data file {path} is not valid JSON: {message}", Location(path, line, col))) from None
+        raise InputError(_problem(f"data file {path} is not valid JSON: {message}", Location(path, line, col))) from None
     if not isinstance(rows, list):
-        raise InputError(Problem(f"data file {path} must hold a JSON list of objects, not {_json_type(rows)}", Location(path), FORMATS_HINT))
+        raise InputError(_problem(f"data file {path} must hold a JSON list of objects, not {_json_type(rows)}", Location(path), FORMATS_HINT))
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
-            raise InputError(Problem(f"data file {path}: row {number} is {_json_type(row)}, not an object", Location(path), FORMATS_HINT))
+            raise InputError(_problem(f"data file {path}: row {number} is {_json_type(row)}, not an object", Location(path), FORMATS_HINT))
         for key in row:
             if not key.isidentifier():
-                raise InputError(Problem(f"data file {path}: row {number}: {key!r} is not a valid variable name", Location(path), NAME_HINT))
+                raise InputError(_problem(f"data file {path}: row {number}: {key!r} is not a valid variable name", Location(path), NAME_HINT))
     return rows
 
 
@@ -62,20 +67,20 @@ def csv_rows(path: str, text: str) -> list[dict[str, str]]:
     try:
         header = next(reader, None)
         if header is None or not any(name.strip() for name in header):
-            raise InputError(Problem(f"data file {path} has no header row", Location(path, 1), "the first row names the variables, e.g. model,max_tokens"))
+            raise InputError(_problem(f"data file {path} has no header row", Location(path, 1), "the first row names the variables, e.g. model,max_tokens"))
         names = [name.strip() for name in header]
         for name in names:
             if not name.isidentifier():
-                raise InputError(Problem(f"data file {path}: column {name!r} is not a valid variable name", Location(path, 1), NAME_HINT))
+                raise InputError(_problem(f"data file {path}: column {name!r} is not a valid variable name", Location(path, 1), NAME_HINT))
             if names.count(name) > 1:
-                raise InputError(Problem(f"data file {path}: column {name!r} appears twice", Location(path, 1)))
+                raise InputError(_problem(f"data file {path}: column {name!r} appears twice", Location(path, 1)))
         rows = []
         for values in reader:
             if not values:  # a blank line
                 continue
             if len(values) != len(names):
                 raise InputError(
-                    Problem(
+                    _problem(
                         f"data file {path}: {len(values)} value(s) in a row, the header has {len(names)} column(s)",
                         Location(path, reader.line_num),
                         'quote a value that holds a comma: "a, b"',
@@ -83,7 +88,7 @@ def csv_rows(path: str, text: str) -> list[dict[str, str]]:
                 )
             rows.append(dict(zip(names, values)))
     except csv.Error as exc:
-        raise InputError(Problem(f"data file {path} is not valid CSV: {exc}", Location(path, reader.line_num))) from None
+        raise InputError(_problem(f"data file {path} is not valid CSV: {exc}", Location(path, reader.line_num))) from None
     return rows
 
 

@@ -60,12 +60,17 @@ def pointer_to_path(pointer: str) -> str:
 
 @dataclass
 class Problem:
-    """One thing wrong with the input, with where it is and an optional hint."""
+    """One thing wrong with the input, with where it is and an optional hint.
+
+    ``quote_source=False``: the location is shown, never the line itself (environment
+    and data files hold secrets, and the error comes before any secret is known).
+    """
 
     message: str
     location: Location | None = None
     hint: str = ""
     source_line: str = ""
+    quote_source: bool = True
 
 
 class RunnerError(Exception):
@@ -96,9 +101,9 @@ class InputError(RunnerError):
             lines = [f"error: {problem.message}"]
             if problem.location is not None:
                 lines.append(f"  --> {problem.location.describe()}")
-                if not problem.source_line:
+                if problem.quote_source and not problem.source_line:
                     problem.source_line = _read_line(problem.location)
-                if problem.source_line:
+                if problem.quote_source and problem.source_line:
                     number = str(problem.location.line)
                     pad = " " * len(number)
                     lines.append(f"  {pad} |")

@@ -80,7 +80,7 @@ def load_collection(path: Path | str) -> CollectionSpec:
 
 def load_environment(path: Path | str) -> EnvironmentSpec:
     """Read an environment file: a mapping of variables plus an optional ``secrets`` list."""
-    doc = read_yaml(path)
+    doc = read_yaml(path, quote_source=False)  # its values are secrets, none of them known yet
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise InputError(doc.problem("an environment file must be a mapping of variable names to values", ""))
@@ -94,7 +94,7 @@ def load_environment(path: Path | str) -> EnvironmentSpec:
         if name == "secrets":
             continue
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            problems.append(doc.problem(f"invalid variable name {name!r}", f"/{escape_pointer(name)}", "use letters, digits and _"))
+            problems.append(doc.problem(f"invalid variable name {name!r}", f"/{escape_pointer(name)}", "use letters, digits and _", key=True))
             continue
         values[name] = value
     for name in secrets:

@@ -140,7 +140,7 @@ def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row
     """The variable layers of one collection run, lowest precedence first (captures come on top at run time)."""
     layers = [Layer("collection vars", collection.vars, collection.var_locations, collection.secrets)]
     if environment is not None:
-        layers.append(Layer("environment file", environment.vars, environment.var_locations, environment.secrets))
+        layers.append(Layer("environment file", environment.vars, environment.var_locations, environment.secrets, quote_source=False))
     if row is not None:
         layers.append(Layer("data row", row))
     layers.append(Layer("--var", cli_values))

@@ -34,6 +34,7 @@ class SourceDoc:
     locations: dict[str, tuple[int, int]] = field(default_factory=dict)
     raw_scalars: dict[str, str] = field(default_factory=dict)
     key_locations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    quote_source: bool = True  # False: problems never show a line of this file (it holds secrets)
 
     def location(self, pointer: str, key: bool = False) -> Location:
         """The location of the node at ``pointer`` (of its key with ``key``), or of its nearest ancestor."""
@@ -57,7 +58,7 @@ class SourceDoc:
     def problem(self, message: str, pointer: str, hint: str = "", key: bool = False) -> Problem:
         """A ``Problem`` located at ``pointer`` (its key with ``key``) with its source line attached."""
         loc = self.location(pointer, key)
-        return Problem(message, loc, hint, self.source_line(loc.line))
+        return Problem(message, loc, hint, self.source_line(loc.line) if self.quote_source else "", self.quote_source)
 
 
 def escape_pointer(key: Any) -> str:
@@ -65,8 +66,8 @@ def escape_pointer(key: Any) -> str:
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def read_yaml(path: Path | str, label: str | None = None) -> SourceDoc:
-    """Read and parse a YAML file; an unreadable or invalid file raises ``InputError``."""
+def read_yaml(path: Path | str, label: str | None = None, quote_source: bool = True) -> SourceDoc:
+    """Read and parse a YAML file; an unreadable or invalid file raises ``InputError`` (quoting no line without ``quote_source``)."""
     path = Path(path)
     shown = label or str(path)
     try:
@@ -79,16 +80,16 @@ def read_yaml(path: Path | str, label: str | None = None) -> SourceDoc:
         raise InputError(f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise InputError(f"cannot read {shown}: {exc.strerror}") from None
-    return parse_yaml(text, shown)
+    return parse_yaml(text, shown, quote_source)
 
 
-def parse_yaml(text: str, path: str) -> SourceDoc:
+def parse_yaml(text: str, path: str, quote_source: bool = True) -> SourceDoc:
     """Parse YAML text into a ``SourceDoc``."""
-    doc = SourceDoc(path=path, text=text, data=None)
+    doc = SourceDoc(path=path, text=text, data=None, quote_source=quote_source)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        raise InputError(_syntax_problem(exc, doc)) from None
+        raise _input_error([_syntax_problem(exc, doc)], doc) from None
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         raise InputError(f"{path}: invalid YAML: {exc}") from None
     if node is None:
@@ -96,11 +97,19 @@ def parse_yaml(text: str, path: str) -> SourceDoc:
         return doc
     problems = _check_nodes(node, doc)
     if problems:  # building would recurse forever, explode, or meet a tag we do not construct
-        raise InputError(problems)
+        raise _input_error(problems, doc)
     doc.data = _build(node, "", doc, problems, yaml.SafeLoader(""))  # a constructor per document: it caches what it builds
     if problems:
-        raise InputError(problems)
+        raise _input_error(problems, doc)
     return doc
+
+
+def _input_error(problems: list[Problem], doc: SourceDoc) -> InputError:
+    """The problems of ``doc`` as one error, their source lines dropped when it must not be quoted."""
+    if not doc.quote_source:
+        for problem in problems:
+            problem.source_line, problem.quote_source = "", False
+    return InputError(problems)
 
 
 _TAG_STR = "tag:yaml.org,2002:str"
@@ -186,7 +195,8 @@ def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem
     try:
         value = _scalar(node, constructor)
     except Exception:  # PyYAML's constructors fail in assorted ways (ValueError, IndexError...) on a value unfit for its tag
-        problems.append(doc.problem(f"{node.value!r} is not a valid {_tag_name(node.tag)} value", pointer, "remove the tag, or quote the value to keep it as text"))
+        shown = repr(node.value) if doc.quote_source else "the value"
+        problems.append(doc.problem(f"{shown} is not a valid {_tag_name(node.tag)} value", pointer, "remove the tag, or quote the value to keep it as text"))
         return None
     if node.tag in (_TAG_BOOL, _TAG_FLOAT) or (node.tag == _TAG_INT and not isinstance(value, bool)):
         doc.raw_scalars[pointer] = node.value

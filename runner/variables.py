@@ -26,6 +26,7 @@ class Layer:
     values: dict[str, Any]
     locations: dict[str, Location] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
+    quote_source: bool = True  # False: an error about one of these variables never shows its source line
 
 
 @dataclass
@@ -61,12 +62,14 @@ def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | 
     raw: dict[str, Any] = {}
     origins: dict[str, str] = {}
     locations: dict[str, Location | None] = {}
+    quoted: dict[str, bool] = {}
     secret_names: set[str] = set()
     for layer in layers:
         for name, value in layer.values.items():
             raw[name] = value
             origins[name] = layer.name
             locations[name] = layer.locations.get(name)
+            quoted[name] = layer.quote_source
         secret_names |= layer.secrets
     resolved: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -89,7 +92,7 @@ def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | 
         try:
             resolve(name, ())
         except TemplateError as exc:
-            problems.append(Problem(f"variable {name!r} ({origins[name]}): {exc.message}", locations.get(name), _hint(exc)))
+            problems.append(Problem(f"variable {name!r} ({origins[name]}): {exc.message}", locations.get(name), _hint(exc), quote_source=quoted[name]))
             resolved.setdefault(name, None)
     redactor = redactor or Redactor()
     for name in secret_names:  # before raising: an error message may quote a secret, and must be masked

@@ -189,7 +189,7 @@ def test_a_bad_row_points_at_its_line(run_cli, write, project: Path, httpserver:
 
     assert result.exit_code == 2
     assert "--> rows.csv:3" in result.stderr
-    assert "3 | bob,2,extra" in result.stderr
+    assert "bob" not in result.stderr  # the line is not quoted: a data file may hold secrets
 
 
 def test_a_row_without_a_variable_the_collection_needs_is_caught_before_sending(run_cli, write, project: Path, httpserver: HTTPServer) -> None:

@@ -195,3 +195,34 @@ requests:
     assert "/p/****/x" in result.stdout and "/q?k=****" in result.stdout
     for channel, text in (("-v output", result.output), ("the json report", report.read_text(encoding="utf-8"))):
         assert CANARY not in text, f"a secret leaked into {channel}"
+
+
+BROKEN_INPUT = {
+    # file name, its text, where the error is: the line is never quoted, even before any secret is known
+    "env-yaml-syntax": ("env.yaml", f"api_key: {CANARY}: x\n", "env.yaml:1:"),
+    "env-template-error": ("env.yaml", f'api_key: "{CANARY}{{{{ nope }}}}"\nsecrets: [api_key]\n', "env.yaml:1:10 (api_key)"),
+    "env-bad-tag": ("env.yaml", f"api_key: !!int {CANARY}\n", "env.yaml:1:10 (api_key)"),
+    "env-duplicate-key": ("env.yaml", f"a: 1\na: {CANARY}\n", "env.yaml:2:1 (a)"),
+    "env-bad-name": ("env.yaml", f"bad name: {CANARY}\n", "env.yaml:1:1 (bad name)"),
+    "csv-extra-column": ("rows.csv", f"x,tok\n1,{CANARY}a\n2,{CANARY}b,extra\n", "rows.csv:3"),
+    "json-syntax": ("rows.json", f'[{{"tok": {CANARY}}}]', "rows.json:1:10"),
+}
+
+
+@pytest.mark.parametrize("name, text, where", BROKEN_INPUT.values(), ids=BROKEN_INPUT.keys())
+def test_an_error_in_an_environment_or_data_file_does_not_quote_its_line(run_cli: Any, write: Any, name: str, text: str, where: str) -> None:
+    path = write(name, text)
+    collection = write("c.yaml", "name: t\nrequests:\n  - {name: a, url: 'http://127.0.0.1:9/'}\n")
+    commands = ("run", "validate", "show") if name.endswith(".yaml") else ("run",)  # only run takes --data
+    for command in commands:
+        result = run_cli(command, str(collection), "-e" if name.endswith(".yaml") else "--data", str(path))
+        assert result.exit_code == 2, result.output
+        assert f"--> {path.parent / where}" in result.stderr or f"--> {where}" in result.stderr  # located all the same
+        assert CANARY not in result.output, f"{command}: the line of {name} was quoted"
+
+
+def test_an_error_in_a_collection_still_quotes_its_line(run_cli: Any, write: Any) -> None:
+    collection = write("c.yaml", "name: t\nrequests:\n  - {name: a, url: 'http://127.0.0.1:9/', bogus: 1}\n")
+    result = run_cli("run", str(collection))
+    assert result.exit_code == 2
+    assert "  3 |   - {name: a, url: 'http://127.0.0.1:9/', bogus: 1}" in result.stderr
