@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from .assertions import ResponseView, check_assertion, check_schema, show
 from .errors import TransportError
-from .http import HttpClients, HttpResponse, send
+from .http import HttpClients, HttpResponse, SessionCookies, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
 from .query import MISSING, header_value, json_value, regex_value
 from .redact import MASK
@@ -160,12 +160,13 @@ async def _run_collection(item: CollectionRun, result: CollectionResult, context
     started = time.perf_counter()
     client = clients.client(collection.tls)
     scope = item.start_scope(context.templates)
+    cookies = SessionCookies(scope.redactor)  # this run's own: not shared with other collections, iterations or rows
     try:
         for index in item.selected:
             if context.stop:
                 break
             spec = collection.requests[index]
-            outcome = await run_request(collection, spec, scope, context, client, item.iteration)
+            outcome = await run_request(collection, spec, scope, context, client, item.iteration, cookies)
             result.add(outcome, keep=context.keep_details or outcome.outcome in (FAILED, ERROR))
             fanout.request_finished(outcome)
             if context.bail and outcome.outcome in (FAILED, ERROR):
@@ -195,8 +196,9 @@ async def run_request(
     context: RunContext,
     client: Any,
     iteration: int | None = None,
+    cookies: SessionCookies | None = None,
 ) -> RequestResult:
-    """Render, send (with retries), check and capture one request."""
+    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's."""
     redactor = scope.redactor
     result = _base_result(collection, spec, iteration, PASSED)
     try:
@@ -219,7 +221,7 @@ async def run_request(
     while True:
         attempt += 1
         try:
-            response = await send(client, request, context.stream_reader)
+            response = await send(client, request, context.stream_reader, cookies)
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
         except TransportError as exc:

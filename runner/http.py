@@ -3,7 +3,9 @@
 One ``httpx.AsyncClient`` (one connection pool) per TLS configuration per run.
 Bodies are read incrementally so a size limit can stop reading without holding
 the rest in memory; redirects are followed here so ``max_redirects`` can be
-set per request.
+set per request.  The clients keep no cookies: each collection run has its own
+``SessionCookies``, so cookies never pass between collections, iterations or
+data rows sharing a client.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import time
 import types
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Iterable
 
 
@@ -112,7 +115,7 @@ class HttpClients:
 
             limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
             transport = RunTransport(lambda: _ssl_context(*key), limits, self.blocking)
-            client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+            client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False, cookies=_no_cookies())
             self._clients[key] = client
         return client
 
@@ -121,6 +124,41 @@ class HttpClients:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+
+
+def _no_cookies() -> CookieJar:
+    """A jar whose policy accepts no cookie: the shared client neither stores nor sends any."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class SessionCookies:
+    """The cookies of one collection run (a session, as in Postman or Bruno), with the usual domain and path rules.
+
+    Every cookie value received is a credential: it goes to the run's redactor
+    (``Redactor.add_cookie``) as soon as it arrives, before anything can show it.
+    """
+
+    def __init__(self, redactor: Any):
+        self.jar = httpx.Cookies()
+        self._redactor = redactor
+
+    def attach(self, request: httpx.Request) -> None:
+        """Add the ``Cookie`` header the jar holds for ``request``'s URL (a ``Cookie`` header already set wins)."""
+        if self.jar:
+            self.jar.set_cookie_header(request)
+
+    def receive(self, response: httpx.Response) -> None:
+        """Keep the cookies ``response`` sets, and mark each value secret."""
+        headers = response.headers.get_list("set-cookie")
+        if not headers:  # most responses: skip the cookie machinery
+            return
+        for header in headers:
+            name, equals, value = header.partition(";")[0].partition("=")
+            name, value = (name.strip(), value.strip()) if equals else ("", name.strip())
+            self._redactor.add_cookie(name, value)
+            if len(value) > 1 and value[0] == value[-1] == '"':
+                self._redactor.add_cookie("", value[1:-1])
+        self.jar.extract_cookies(response)
 
 
 def _ssl_context(verify: Any, cert: Any) -> Any:
@@ -161,8 +199,8 @@ def _use_system_certifi(context: ssl.SSLContext, verify: Any) -> None:
         pass
 
 
-async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: Any = None) -> HttpResponse:
-    """Send ``request`` and read its response; raises ``TransportError`` on any transport fault."""
+async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: Any = None, cookies: SessionCookies | None = None) -> HttpResponse:
+    """Send ``request`` (with ``cookies``, which keep what each response sets) and read its response; raises ``TransportError`` on any transport fault."""
     started = time.perf_counter()
     try:
         outgoing = client.build_request(
@@ -176,7 +214,11 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         )
         redirects = 0
         while True:
+            if cookies is not None:  # again on every redirect hop: httpx drops the Cookie header there
+                cookies.attach(outgoing)
             response = await client.send(outgoing, stream=True)
+            if cookies is not None:
+                cookies.receive(response)
             if not (request.follow_redirects and response.is_redirect and response.next_request is not None):
                 break
             await response.aclose()

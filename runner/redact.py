@@ -18,6 +18,15 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"
 _QUERY_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) not in ' "#<>')
 _PATH_SAFE = "".join(char for char in _QUERY_SAFE if char not in "?`{}")
 
+# ``Set-Cookie: sess=abc; Path=/``: the value runs from the first ``=`` to ``;``.  httpx joins
+# repeated headers with ", ", so a later cookie starts after a comma (a date's comma is not
+# followed by ``name=``).  A cookie without a name is all value.
+_FIRST_COOKIE = re.compile(r"^\s*(?:([^;,=\s]+)=)?[^;]*")
+_LATER_COOKIE = re.compile(r"(,\s*[^;,=\s]+)=[^;]*")
+# A cookie value shorter than this is masked only as ``name=value``: alone, masking it
+# everywhere (consent=1, lang=en) would hide every "1" of the output.
+MIN_COOKIE_SECRET = 8
+
 
 class Redactor:
     """Knows every secret value of a run and replaces it with ``****`` wherever it appears."""
@@ -53,6 +62,13 @@ class Redactor:
         if not forms <= self._values:
             self._values |= forms
             self._pattern = None
+
+    def add_cookie(self, name: str, value: str) -> None:
+        """Mark a cookie received from a server as secret: ``name=value`` as it goes back, and the value alone unless it is short."""
+        if name and value:
+            self.add(f"{name}={value}")
+        if len(value) >= MIN_COOKIE_SECRET:
+            self.add(value)
 
     def add_basic(self, username: str, password: str) -> None:
         """Mark a basic-auth password and its encoded ``user:pass`` form as secret."""
@@ -91,9 +107,20 @@ class Redactor:
         return data
 
     def mask_headers(self, headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Header pairs with credential headers fully masked and secrets masked elsewhere."""
+        """Header pairs with credential headers fully masked, cookie values in ``Set-Cookie`` too, and secrets masked elsewhere."""
         items = headers.items() if isinstance(headers, dict) else headers
-        return [(name, _mask_credential(value) if name.lower() in CREDENTIAL_HEADERS else self.mask(value)) for name, value in items]
+        return [(name, self._mask_header(name.lower(), value)) for name, value in items]
+
+    def _mask_header(self, name: str, value: str) -> str:
+        if name in CREDENTIAL_HEADERS:
+            return _mask_credential(value)
+        if name == "set-cookie":
+            value = _LATER_COOKIE.sub(rf"\1={MASK}", _FIRST_COOKIE.sub(_masked_first_cookie, value, count=1))
+        return self.mask(value)
+
+
+def _masked_first_cookie(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={MASK}" if match.group(1) else MASK
 
 
 def _mask_credential(value: str) -> str:

@@ -78,3 +78,25 @@ def test_a_secret_through_the_urlencode_filter_is_masked() -> None:
     redactor.add("sk CANARY/+=&tok")
     encoded = Templates().render("{{ tok | urlencode }}", {"tok": "sk CANARY/+=&tok"})
     assert redactor.mask(f"/a?k={encoded}") == "/a?k=****"
+
+
+SET_COOKIES = {
+    "one": ("sess=abc123; Path=/; HttpOnly", "sess=****; Path=/; HttpOnly"),
+    "joined-by-httpx": ("a=1; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT, b=2; Secure", "a=****; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT, b=****; Secure"),
+    "no-attributes": ("a=1, b=2", "a=****"),
+    "no-name": ("justavalue; Path=/", "****; Path=/"),
+    "deleted": ("sess=; Max-Age=0", "sess=****; Max-Age=0"),
+}
+
+
+@pytest.mark.parametrize("header, masked", SET_COOKIES.values(), ids=SET_COOKIES.keys())
+def test_set_cookie_values_are_masked_names_kept(header: str, masked: str) -> None:
+    assert Redactor().mask_headers([("Set-Cookie", header)]) == [("Set-Cookie", masked)]
+
+
+def test_a_cookie_is_masked_as_name_value_and_alone_when_long_enough() -> None:
+    redactor = Redactor()
+    redactor.add_cookie("consent", "1")
+    redactor.add_cookie("sess", "s3ssion-token")
+    assert redactor.mask("Cookie: consent=1; sess=s3ssion-token") == "Cookie: ****; ****"
+    assert redactor.mask('{"token": "s3ssion-token", "count": 1}') == '{"token": "****", "count": 1}'  # a short value alone stays
