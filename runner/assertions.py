@@ -13,7 +13,6 @@ from .query import MISSING, header_value, json_value
 from .results import CheckResult
 from .schemas import SchemaStore
 
-JSON_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 _NOT_JSON: Any = object()
 
 

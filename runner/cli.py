@@ -13,10 +13,10 @@ from typing import Any, Callable, TypeVar
 import click
 
 from . import __version__
+from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _variables_options(func: F) -> F:

@@ -17,7 +17,10 @@ only place that turns a ``RunnerError`` into a message and an exit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130  # FORMAT.md's exit codes
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,11 @@ class ReportError(RunnerError):
 
 
 class InternalError(RunnerError):
-    """An unexpected exception (a bug), with its message masked."""
+    """An unexpected exception (a bug), with its message masked; exit 1 once requests may have been sent."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
 
     def format(self) -> str:
         """The masked message and what to do about it."""
@@ -159,19 +166,3 @@ class RunInterrupted(Exception):
     """The user pressed Ctrl-C."""
 
     exit_code = 130
-
-
-@dataclass
-class ProblemList:
-    """Collects problems while loading so they can be raised together."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, message: str, location: Location | None = None, hint: str = "") -> None:
-        """Record a problem."""
-        self.problems.append(Problem(message, location, hint))
-
-    def raise_if_any(self) -> None:
-        """Raise an ``InputError`` holding every problem recorded so far."""
-        if self.problems:
-            raise InputError(list(self.problems))

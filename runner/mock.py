@@ -278,6 +278,7 @@ def serve_forever(paths: list[str], host: str, port: int, verbose: bool) -> None
     server = MockServer(host, port, verbose=verbose)
     url = server.start()
     previous = _stop_on_sigterm()
+    stopped = False
     try:
         plan = build_plan(PlanInput(paths, mock_url=url))
         server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
@@ -290,11 +291,13 @@ def serve_forever(paths: list[str], host: str, port: int, verbose: bool) -> None
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        sys.stderr.write("mock: stopped\n")
+        stopped = True
     finally:
         server.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if stopped:  # after stop(): every request's log line is out by then
+        sys.stderr.write("mock: stopped\n")
 
 
 def _stop_on_sigterm() -> Any:

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import parse_qs, parse_qsl
 
+from .assertions import parse_json
 from .examples import resolve_stream
 from .model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
 from .templating import HELPER_NAMES, TemplateError, Templates, is_template
@@ -100,8 +100,8 @@ class Incoming:
         body: Any = None
         has_json = False
         if raw_body and "json" in lowered.get("content-type", "").lower():
-            try:
-                body, has_json = json.loads(raw_body), True
+            try:  # depth-limited: a hostile client's [[[[...]]]] is just not JSON
+                body, has_json = parse_json(raw_body.decode("utf-8", errors="replace")), True
             except ValueError:
                 pass
         return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True), body, has_json)

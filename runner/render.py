@@ -57,6 +57,27 @@ class RenderedRequest:
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
     events: Any = None  # expect.events, rendered (an EventsSpec)
 
+    def full_url(self) -> str:
+        """The URL with the query parameters appended, as it is sent."""
+        if not self.params:
+            return self.url
+        from urllib.parse import urlencode
+
+        joiner = "&" if "?" in self.url else "?"
+        return f"{self.url}{joiner}{urlencode(self.params)}"
+
+    def body_text(self, limit: int | None = None) -> str:
+        """The body as text for display: raw or JSON content, a form url-encoded, multipart as its part names."""
+        if self.content is not None:
+            return self.content[:limit].decode("utf-8", errors="replace")
+        if self.files:
+            return "(multipart: " + ", ".join(name for name, _ in [*(self.form or []), *self.files]) + ")"
+        if self.form:
+            from urllib.parse import urlencode
+
+            return urlencode(self.form)
+        return ""
+
     def header(self, name: str) -> str | None:
         """A header of the request by case-insensitive name."""
         lower = name.lower()

@@ -13,17 +13,11 @@ from .templating import TemplateError
 from .variables import Scope
 
 
-def _full_url(request: RenderedRequest) -> str:
-    from .engine import _full_url as full
-
-    return full(request)
-
-
 def format_http(request: RenderedRequest, redactor: Redactor) -> str:
     """The request as an HTTP message (body excerpt), masked."""
-    lines = [f"{request.method} {redactor.mask(_full_url(request))}"]
+    lines = [f"{request.method} {redactor.mask(request.full_url())}"]
     lines += [f"{name}: {value}" for name, value in redactor.mask_headers(request.headers)]
-    body = _body_text(request)
+    body = request.body_text()
     if body:
         lines += ["", redactor.mask(body)]
     return "\n".join(lines) + "\n"
@@ -31,29 +25,21 @@ def format_http(request: RenderedRequest, redactor: Redactor) -> str:
 
 def format_curl(request: RenderedRequest, redactor: Redactor) -> str:
     """The request as a curl command line, masked."""
-    parts = ["curl", "-X", request.method, shlex.quote(redactor.mask(_full_url(request)))]
+    parts = ["curl", "-X", request.method, shlex.quote(redactor.mask(request.full_url()))]
     for name, value in redactor.mask_headers(request.headers):
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     if request.files:
+        for name, value in request.form or []:  # the text fields that go with the files
+            parts += ["-F", shlex.quote(f"{name}={redactor.mask(value)}")]
         for name, (filename, data, _content_type) in request.files:
             parts += ["-F", shlex.quote(f"{name}=@{filename}" if filename else f"{name}={redactor.mask(data.decode('utf-8', 'replace'))}")]
     else:
-        body = _body_text(request)
+        body = request.body_text()
         if body:
             parts += ["--data-raw", shlex.quote(redactor.mask(body))]
     if request.follow_redirects:
         parts.append("-L")
     return " ".join(parts) + "\n"
-
-
-def _body_text(request: RenderedRequest) -> str:
-    if request.content is not None:
-        return request.content.decode("utf-8", errors="replace")
-    if request.form:
-        from urllib.parse import urlencode
-
-        return urlencode(request.form)
-    return ""
 
 
 def format_variables(scope: Scope) -> str:

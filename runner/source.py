@@ -7,7 +7,6 @@ pitfalls listed in FORMAT.md get an error that names the fix.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +112,6 @@ def _input_error(problems: list[Problem], doc: SourceDoc) -> InputError:
 
 
 _TAG_STR = "tag:yaml.org,2002:str"
-_TAG_NULL = "tag:yaml.org,2002:null"
 _TAG_BOOL = "tag:yaml.org,2002:bool"
 _TAG_INT = "tag:yaml.org,2002:int"
 _TAG_FLOAT = "tag:yaml.org,2002:float"

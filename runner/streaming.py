@@ -18,7 +18,6 @@ from 0 in the order they arrived.
 from __future__ import annotations
 
 import codecs
-import json
 import re
 import time
 from dataclasses import dataclass, field, replace

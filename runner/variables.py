@@ -15,7 +15,6 @@ from .errors import InputError, Location, Problem
 from .redact import Redactor
 from .templating import TemplateError, Templates, iter_strings
 
-LAYERS = ("collection vars", "environment file", "data row", "--var", "capture")
 
 
 @dataclass

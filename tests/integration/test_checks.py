@@ -270,3 +270,16 @@ def test_schema_draft_comes_from_dollar_schema(run_cli, write, httpserver: HTTPS
     assert result.exit_code == 1
     assert "PASS  GET    good" in result.stdout
     assert "schema schemas/pair.json at /1 (type): 'b' is not of type 'integer'" in result.stdout
+
+
+def test_show_curl_keeps_multipart_text_fields(run_cli, write, api: HTTPServer) -> None:
+    write("data/up.txt", "x")
+    path = write("c.yaml", collection(api, """  - name: upload
+    method: POST
+    url: /files
+    multipart: {purpose: "{{ api_key }}", file: {file: data/up.txt}}
+""", "secrets: [api_key]"))
+    result = run_cli("show", str(path), "--format", "curl", "--var", f"api_key={SECRET}")
+    assert result.exit_code == 0, result.output
+    assert "-F 'purpose=****'" in result.stdout and "-F file=@up.txt" in result.stdout
+    assert SECRET not in result.output

@@ -274,3 +274,20 @@ def test_runner_mock_command_serves_until_interrupted(stop_signal: signal.Signal
     assert process.returncode == 0
     assert "mock: GET /v1/models -> 200 (Mistral models: list models)" in rest
     assert rest.rstrip().endswith("mock: stopped")
+
+
+def test_a_deeply_nested_json_body_is_not_a_server_error(tmp_path) -> None:
+    import httpx
+
+    from runner.mock import MockServer
+    from runner.templating import Templates
+
+    from runner.loader import load_collection
+
+    path = tmp_path / "c.yaml"
+    path.write_text("name: t\nrequests:\n  - name: p\n    method: POST\n    url: /p\n    json: {a: 1}\n    example: {status: 200, json: {ok: true}}\n")
+    with MockServer() as server:
+        server.serve_collections([load_collection(path)], Templates())
+        response = httpx.post(f"{server.url}/p", content=b"[" * 5000 + b"]" * 5000, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
