@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .assertions import ResponseView, check_assertion, check_schema, show
+from .assertions import ResponseView, check_assertion, check_schema
 from .errors import TransportError
 from .http import HttpClients, HttpResponse, SessionCookies, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
@@ -70,7 +70,8 @@ class RunContext:
     jobs: int = 1
     stream_reader: Any = None
     keep_bodies: bool = False
-    keep_details: bool = True  # False: only failed requests stay in the RunResult, with no sent request (console alone)
+    keep_details: bool = True  # False: passed requests get no sent request, response headers or checks (no reporter shows them)
+    keep_results: bool = True  # False: only failed and broken requests stay in the RunResult, the others are counted
     sleep: Callable[[float], Any] = asyncio.sleep
     stop: bool = field(default=False)
 
@@ -93,7 +94,7 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
     """Run every collection of the plan and return the run's result."""
     fanout = Reporters(reporters)
     run = RunResult(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    fanout.run_started(plan)
+    fanout.run_started(plan, run.started_at)
     started = time.perf_counter()
     options = context.options
     clients = HttpClients(insecure=options.insecure, ca_cert=options.ca_cert, client_cert=options.client_cert, blocking=context.blocking)
@@ -167,7 +168,7 @@ async def _run_collection(item: CollectionRun, result: CollectionResult, context
                 break
             spec = collection.requests[index]
             outcome = await run_request(collection, spec, scope, context, client, item.iteration, cookies)
-            result.add(outcome, keep=context.keep_details or outcome.outcome in (FAILED, ERROR))
+            result.add(outcome, keep=context.keep_results or outcome.outcome in (FAILED, ERROR))
             fanout.request_finished(outcome)
             if context.bail and outcome.outcome in (FAILED, ERROR):
                 context.stop = True
@@ -213,7 +214,7 @@ async def run_request(
         result.error_kind = "template"
         result.error = redactor.mask(f"cannot render the request: {exc.message}")
         return result
-    result.url = redactor.mask(_full_url(request))
+    result.url = redactor.mask(request.full_url())
     if context.keep_details:
         result.request = _sent(request, redactor)
     response: HttpResponse | None = None
@@ -258,26 +259,9 @@ async def run_request(
     return result
 
 
-def _full_url(request: RenderedRequest) -> str:
-    if not request.params:
-        return request.url
-    from urllib.parse import urlencode
-
-    joiner = "&" if "?" in request.url else "?"
-    return f"{request.url}{joiner}{urlencode(request.params)}"
-
-
 def _sent(request: RenderedRequest, redactor: Any) -> SentRequest:
-    body = ""
-    if request.content is not None:
-        body = request.content[:EXCERPT_BYTES].decode("utf-8", errors="replace")
-    elif request.form:
-        from urllib.parse import urlencode
-
-        body = urlencode(request.form)
-    elif request.files:
-        body = "(multipart: " + ", ".join(name for name, _ in request.files) + ")"
-    return SentRequest(request.method, redactor.mask(_full_url(request)), redactor.mask_headers(request.headers), redactor.mask(body))
+    body = request.body_text(EXCERPT_BYTES)
+    return SentRequest(request.method, redactor.mask(request.full_url()), redactor.mask_headers(request.headers), redactor.mask(body))
 
 
 def _fill_response(result: RequestResult, response: HttpResponse, redactor: Any, headers: bool = True) -> None:
@@ -404,4 +388,4 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-__all__ = ["CollectionRun", "RunContext", "run_plan", "run_request", "select_requests", "show", "ERROR"]
+__all__ = ["CollectionRun", "RunContext", "run_plan", "run_request", "select_requests"]

@@ -93,9 +93,10 @@ class RequestResult:
 class CollectionResult:
     """Every request result of one collection file (and iteration).
 
-    ``requests`` holds every result when some report reads them at the end of the
-    run; otherwise (the console alone) only failed ones are kept, and the others
-    are only counted in ``omitted``, so memory stays flat in the number of requests.
+    ``requests`` holds every result when some reporter reads them all at the end of
+    the run (``Reporter.needs_run_results``: HTML); otherwise only failed and broken
+    ones are kept, and the others are only counted in ``omitted``, so memory stays
+    flat in the number of requests.
     """
 
     name: str

@@ -7,11 +7,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InternalError, RunnerError, UsageError
+from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, InternalError, RunnerError
 from .plan import PlanInput, build_plan
 from .results import RunResult
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 @dataclass
@@ -43,7 +42,7 @@ class RunSettings:
 
 def run_session(settings: RunSettings) -> int:
     """Run everything ``settings`` asks for and return the exit code."""
-    from .engine import RunContext, run_plan
+    from .engine import RunContext
     from .http import HttpClients
     from .render import RunOptions
     from .reports import make_reporters
@@ -52,6 +51,7 @@ def run_session(settings: RunSettings) -> int:
 
     server = None
     redactor = None
+    sending = False  # once the engine runs, exit 2 ("nothing was sent") would be a lie
     try:
         mock_url = None
         if settings.mock:
@@ -78,16 +78,18 @@ def run_session(settings: RunSettings) -> int:
             bail=settings.bail,
             jobs=settings.jobs,
             stream_reader=StreamReader(),
-            keep_bodies=settings.verbose or any(reporter.wants_bodies for reporter in file_reporters),
-            keep_details=settings.verbose or bool(file_reporters),  # file reports render every request at the end
+            keep_bodies=settings.verbose,  # reports keep the bodies of failed requests only
+            keep_details=settings.verbose or any(reporter.wants_details for reporter in file_reporters),
+            keep_results=any(reporter.needs_run_results for reporter in file_reporters),  # else memory stays flat
         )
+        sending = True
         result: RunResult = _run(plan.runs, context, [console, *file_reporters])
     except (RunnerError, KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # a bug: its message may quote a secret, so mask it before anyone sees it
         if redactor is None:
             raise
-        raise InternalError(redactor.mask(f"{type(exc).__name__}: {exc}")) from exc
+        raise InternalError(redactor.mask(f"{type(exc).__name__}: {exc}"), EXIT_FAILED if sending else EXIT_INPUT) from exc
     finally:
         if server is not None:
             server.stop()
@@ -100,12 +102,9 @@ def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
     from .transport import interrupt_anywhere
     from .engine import run_plan
 
-    try:
-        with interrupt_anywhere(context.blocking):
-            return asyncio.run(run_plan(runs, context, reporters))
-    except KeyboardInterrupt:
-        # asyncio.run cancels the run (reports are written for what finished), then re-raises
-        raise
+    # Ctrl-C: the engine records an interrupted run (reports are written), then KeyboardInterrupt reaches the CLI
+    with interrupt_anywhere(context.blocking):
+        return asyncio.run(run_plan(runs, context, reporters))
 
 
-__all__ = ["RunSettings", "run_session", "UsageError"]
+__all__ = ["RunSettings", "run_session"]

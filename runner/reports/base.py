@@ -9,9 +9,19 @@ from ..results import CollectionResult, RequestResult, RunResult
 
 
 class Reporter:
-    """Receives the engine's events; every method is optional."""
+    """Receives the engine's events; every method is optional.
 
-    wants_bodies = False  # True: keep response body excerpts of passing requests too
+    Two attributes tell the engine what to keep (``session.py`` reads them):
+    ``wants_details``, build every request's sent request, response headers and
+    checks, not only failed ones'; ``needs_run_results``, keep every
+    ``RequestResult`` in the ``RunResult`` until ``run_finished`` (else only failed
+    and broken ones stay, and the others are counted).  Memory grows with the run
+    only for a reporter that needs the whole run at the end.
+    """
+
+    wants_details = False
+    needs_run_results = False
+    started_at = ""  # when the run started (ISO 8601, UTC); set before run_started
 
     def run_started(self, plan: list[Any]) -> None:
         """The run begins; ``plan`` lists the collection runs."""
@@ -35,8 +45,9 @@ class Reporters(Reporter):
     def __init__(self, reporters: list[Reporter]):
         self.reporters = reporters
 
-    def run_started(self, plan: list[Any]) -> None:
+    def run_started(self, plan: list[Any], started_at: str = "") -> None:
         for reporter in self.reporters:
+            reporter.started_at = started_at
             reporter.run_started(plan)
 
     def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:

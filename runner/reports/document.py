@@ -1,16 +1,19 @@
 """The report document: the run as plain, masked data that every file report renders.
 
 ``build_document`` turns a ``RunResult`` into the structure the JSON report
-writes as is (``schemas/report.schema.json`` describes it, ``docs/reports.md``
-documents it); JUnit, HTML, Markdown and GitHub render the same structure.  It
-is masked here, once, with the run's redactor (which by the end of the run also
-knows the secrets captured from responses), so no format can leak what another
-hides.
+writes (``schemas/report.schema.json`` describes it, ``docs/reports.md``
+documents it); JUnit, HTML, Markdown and GitHub render the same structure.  The
+parts are built here too, one request at a time (``request_entry``), for the
+reports written as the run goes (``streamed.py``).  Everything is masked with the
+run's redactor when it is built, so no format can leak what another hides.
+
+Key order follows the order a streamed report writes them in: what is known at
+the start, then the list, then what sums it up.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from .. import __version__
 from ..errors import Location
@@ -30,38 +33,74 @@ def exit_status(run: RunResult) -> int:
     return 0 if run.ok else 1
 
 
-def build_document(run: RunResult, redactor: Redactor) -> Document:
-    """The whole run as masked, JSON-ready data."""
-    document = {
-        "report_version": REPORT_VERSION,
-        "runner_version": __version__,
-        "started_at": run.started_at,
-        "elapsed_ms": _ms(run.elapsed_ms),
-        "interrupted": run.interrupted,
-        "exit_status": exit_status(run),
-        "counts": _counts([request for collection in run.collections for request in collection.requests]),
-        "collections": [_collection(collection) for collection in run.collections],
-    }
-    masked: Document = redactor.mask_data(document)
-    return masked
+def run_head(started_at: str) -> dict[str, Any]:
+    """The fields of the document known when the run starts (they come first)."""
+    return {"report_version": REPORT_VERSION, "runner_version": __version__, "started_at": started_at}
 
 
-def _counts(requests: list[RequestResult]) -> dict[str, int]:
-    counts = {"total": len(requests)}
-    for outcome in OUTCOMES:
-        counts[outcome] = sum(1 for request in requests if request.outcome == outcome)
-    return counts
+def run_tail(run: RunResult, counts: dict[str, int]) -> dict[str, Any]:
+    """The fields of the document known when the run is done (they come after the collections)."""
+    return {"elapsed_ms": _ms(run.elapsed_ms), "interrupted": run.interrupted, "exit_status": exit_status(run), "counts": counts}
 
 
-def _collection(collection: CollectionResult) -> dict[str, Any]:
-    return {
-        "name": collection.name,
-        "path": collection.path,
-        "iteration": collection.iteration,
-        "elapsed_ms": _ms(collection.elapsed_ms),
-        "counts": _counts(collection.requests),
-        "requests": [_request(request) for request in collection.requests],
-    }
+def collection_head(name: str, path: str, iteration: int | None) -> dict[str, Any]:
+    """The fields of a collection known when it starts."""
+    return {"name": name, "path": path, "iteration": iteration}
+
+
+def collection_tail(elapsed_ms: float, counts: dict[str, int]) -> dict[str, Any]:
+    """The fields of a collection known when it is done (they come after its requests)."""
+    return {"elapsed_ms": _ms(elapsed_ms), "counts": counts}
+
+
+def counts_of(numbers: Iterable[int]) -> dict[str, int]:
+    """``{total, passed, failed, error, skipped}`` from the numbers of each outcome, in ``OUTCOMES`` order."""
+    numbers = list(numbers)
+    return {"total": sum(numbers), **dict(zip(OUTCOMES, numbers))}
+
+
+def build_document(run: RunResult, redactor: Redactor, outcomes: tuple[str, ...] | None = None) -> Document:
+    """The whole run as masked, JSON-ready data; ``outcomes`` keeps only the requests that ended so (counts stay whole)."""
+    document = lazy_document(run, redactor, outcomes)
+    document["collections"] = [{**collection, "requests": list(collection["requests"])} for collection in document["collections"]]
+    return document
+
+
+def lazy_document(run: RunResult, redactor: Redactor, outcomes: tuple[str, ...] | None = None) -> Document:
+    """The same document, built as it is read: ``collections`` can be iterated (again and again), each collection's ``requests`` once."""
+    totals = counts_of(sum(collection.count(outcome) for collection in run.collections) for outcome in OUTCOMES)
+    return {**redactor.mask_data(run_head(run.started_at)), "collections": Collections(run, redactor, outcomes), **run_tail(run, totals)}
+
+
+class Collections:
+    """The collections of a lazy document: each one built and masked when it is reached."""
+
+    def __init__(self, run: RunResult, redactor: Redactor, outcomes: tuple[str, ...] | None):
+        self.run, self.redactor, self.outcomes = run, redactor, outcomes
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for collection in self.run.collections:
+            yield {
+                **self.redactor.mask_data(collection_head(collection.name, collection.path, collection.iteration)),
+                "requests": self._requests(collection),
+                **collection_tail(collection.elapsed_ms, _collection_counts(collection)),
+            }
+
+    def _requests(self, collection: CollectionResult) -> Iterator[dict[str, Any]]:
+        for request in collection.requests:
+            if self.outcomes is None or request.outcome in self.outcomes:
+                yield request_entry(request, self.redactor)
+
+
+def _collection_counts(collection: CollectionResult) -> dict[str, int]:
+    # count(), not the list: without an HTML report only failed requests are kept in it
+    return counts_of(collection.count(outcome) for outcome in OUTCOMES)
+
+
+def request_entry(result: RequestResult, redactor: Redactor) -> dict[str, Any]:
+    """One request of the document, masked with what the redactor knows now."""
+    entry: dict[str, Any] = redactor.mask_data(_request(result))
+    return entry
 
 
 def _request(result: RequestResult) -> dict[str, Any]:
@@ -73,7 +112,8 @@ def _request(result: RequestResult) -> dict[str, Any]:
             "headers": _headers(result.response_headers),
             "content_type": result.content_type,
             "size": result.size,
-            "body_excerpt": result.body_excerpt,
+            # only failed requests keep their body: -v keeps every body for the console, reports do not
+            "body_excerpt": result.body_excerpt if result.outcome == FAILED else "",
         }
     stream = None
     if result.first_event_ms is not None or result.event_count is not None:

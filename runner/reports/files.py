@@ -10,20 +10,22 @@ surprise after the run.
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, NoReturn, TextIO
 
 from ..errors import ReportError
 from ..redact import Redactor
-from ..results import RunResult
+from ..results import ERROR, FAILED, RunResult
 from .base import Reporter
-from .document import Document, build_document
+from .document import Document, lazy_document
 
 STDOUT = "-"
+COPY_SIZE = 1 << 16
 
 
 class ReportFile:
@@ -34,6 +36,7 @@ class ReportFile:
         self.label = label
         self.stdout = stdout or sys.stdout
         self._temp: str | None = None
+        self._handle: IO[bytes] | None = None
         self._cleanup: weakref.finalize[Any, Any] | None = None
         if path != STDOUT:
             self._temp = self._reserve()
@@ -54,34 +57,72 @@ class ReportFile:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:
-            raise ReportError(f"cannot write the {self.label} report to {self.path}: {_reason(exc)}") from None
+            raise ReportError(f"cannot write the {self.label} report to {self.path}: {reason(exc)}") from None
         os.close(fd)
         # removed if the run ends without committing (an unexpected error): no stray temp files
         self._cleanup = weakref.finalize(self, _remove, temp)
         return temp
 
+    def open(self) -> IO[bytes]:
+        """The file the report is written to (binary): the temporary file, or for stdout a scratch file copied out at the end."""
+        if self._handle is None:
+            self._handle = tempfile.TemporaryFile() if self.to_stdout else open(str(self._temp), "wb")
+        return self._handle
+
+    def scratch(self) -> IO[bytes]:
+        """An anonymous temporary file next to the report, for parts written before what must precede them."""
+        return tempfile.TemporaryFile(dir=None if self.to_stdout else os.path.dirname(os.path.abspath(self.path)))
+
     def commit(self, text: str) -> None:
         """Write the whole report: to stdout, or to the temp file then over the target."""
-        if self._temp is None:
+        if self.to_stdout:
             self.stdout.write(text if text.endswith("\n") else text + "\n")
             self.stdout.flush()
             return
         try:
-            with open(self._temp, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(self._temp, _file_mode())
-            os.replace(self._temp, self.path)
+            self.open().write(text.encode("utf-8"))
         except OSError as exc:
+            self.fail(exc)
+        self.finish()
+
+    def finish(self) -> None:
+        """What ``open`` gave holds the whole report: move it over the target (or copy it to stdout)."""
+        handle = self.open()
+        if self.to_stdout:  # a closed stdout (BrokenPipeError) is the caller's to handle, as for any output
+            handle.seek(0)
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            for chunk in iter(lambda: handle.read(COPY_SIZE), b""):
+                self.stdout.write(decoder.decode(chunk))
+            self.stdout.write(decoder.decode(b"", final=True))
+            self.stdout.flush()
             self.discard()
-            raise ReportError(f"cannot write the {self.label} report to {self.path}: {_reason(exc)}") from None
+            return
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            os.chmod(str(self._temp), _file_mode())
+            os.replace(str(self._temp), self.path)
+        except OSError as exc:
+            self.fail(exc)
         if self._cleanup is not None:
             self._cleanup.detach()
         self._temp = None
+        self._handle = None
+
+    def fail(self, exc: OSError) -> NoReturn:
+        """Give up after a file error: the target stays as it was."""
+        self.discard()
+        raise ReportError(f"cannot write the {self.label} report to {self.path}: {reason(exc)}") from None
 
     def discard(self) -> None:
         """Remove the temporary file; the target is left as it was."""
+        if self._handle is not None:
+            try:
+                self._handle.close()
+            except OSError:
+                pass
+            self._handle = None
         if self._cleanup is not None:
             self._cleanup()
         self._temp = None
@@ -101,7 +142,8 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _reason(exc: OSError) -> str:
+def reason(exc: OSError) -> str:
+    """Why a file operation failed, in a few words (with the file when the message lacks it)."""
     reason = exc.strerror or str(exc)
     if exc.filename and str(exc.filename) not in reason:
         reason += f" ({exc.filename})"
@@ -109,10 +151,13 @@ def _reason(exc: OSError) -> str:
 
 
 class FileReporter(Reporter):
-    """A report written once, when the run is done (also after an interrupt or --bail).
+    """A report file; by default written once, when the run is done (also after an interrupt or --bail).
 
     Subclasses set ``label`` and implement ``render``, which gets the run as a
-    masked document (``document.build_document``).
+    masked document (``document.lazy_document``) of the failed and broken
+    requests: the engine keeps only those unless a reporter says
+    ``needs_run_results``.  Reports written as the run goes derive from
+    ``streamed.StreamedReporter`` instead.
     """
 
     label = "report"
@@ -127,7 +172,7 @@ class FileReporter(Reporter):
         raise NotImplementedError
 
     def run_finished(self, result: RunResult) -> None:
-        self.output.commit(self.render(build_document(result, self.redactor)))
+        self.output.commit(self.render(lazy_document(result, self.redactor, (FAILED, ERROR))))
 
     def discard(self) -> None:
         """Give up: leave no temporary file behind."""

@@ -16,7 +16,7 @@ from typing import TextIO
 from ..errors import ReportError
 from ..redact import Redactor
 from ..results import ERROR, FAILED, RunResult
-from .document import Document, build_document, failure_lines, requests_of, summary_text
+from .document import Document, failure_lines, lazy_document, requests_of, summary_text
 from .files import FileReporter
 from .markdown import format_markdown
 
@@ -79,7 +79,7 @@ class GithubReporter(FileReporter):
         return format_annotations(document, os.environ.get("GITHUB_WORKSPACE"))
 
     def run_finished(self, result: RunResult) -> None:
-        document = build_document(result, self.redactor)
+        document = lazy_document(result, self.redactor, (FAILED, ERROR))
         self.output.commit(self.render(document))
         if self.summary:
             _append(self.summary, format_markdown(document) + "\n")

@@ -9,15 +9,16 @@ what came back (JSON pretty-printed, secrets masked); buttons filter by outcome.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterator
 
 from ..assertions import parse_json
-from ..results import ERROR, FAILED, PASSED, SKIPPED
+from ..results import ERROR, FAILED, PASSED, SKIPPED, RunResult
 from .console import format_size
-from .document import Document, describe_check, summary_text, where
+from .document import Document, describe_check, lazy_document, summary_text, where
 from .files import FileReporter
 
 LABELS = {PASSED: "PASS", FAILED: "FAIL", ERROR: "ERROR", SKIPPED: "SKIP"}
+CHUNK = 512  # rendered pieces per write
 
 
 def pretty_body(text: str, content_type: str = "") -> tuple[str, str]:
@@ -53,6 +54,11 @@ def format_when(iso: str) -> str:
 
 def format_html(document: Document, mask: Any = None) -> str:
     """The HTML page for a report document; ``mask`` re-masks text that pretty-printing decoded."""
+    return "".join(render_html(document, mask))
+
+
+def render_html(document: Document, mask: Any = None) -> Iterator[str]:
+    """The HTML page for a report document, piece by piece (the requests may come from an iterator)."""
     import jinja2
 
     environment = jinja2.Environment(
@@ -61,6 +67,7 @@ def format_html(document: Document, mask: Any = None) -> str:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,  # reports end on a newline
     )
     remask = mask or (lambda text: text)
 
@@ -73,14 +80,28 @@ def format_html(document: Document, mask: Any = None) -> str:
     total = counts["total"] or 1
     bar = [(outcome, counts[outcome], 100 * counts[outcome] / total) for outcome in (PASSED, FAILED, ERROR, SKIPPED) if counts[outcome]]
     template = environment.get_template("report.html.j2")
-    return template.render(doc=document, summary=summary_text(document), bar=bar, labels=LABELS)
+    return template.generate(doc=document, summary=summary_text(document), bar=bar, labels=LABELS)
 
 
 class HtmlReporter(FileReporter):
-    """``--report html:PATH``."""
+    """``--report html:PATH``: rendered when the run is done, from every request's result."""
 
     label = "html"
-    wants_bodies = True
+    wants_details = True
+    needs_run_results = True  # the page lists every request: the engine keeps them all
 
-    def render(self, document: Document) -> str:
-        return format_html(document, self.redactor.mask)
+    def run_finished(self, result: RunResult) -> None:
+        # each request is built, masked and rendered in turn, and the page written as it is rendered
+        pieces = render_html(lazy_document(result, self.redactor), self.redactor.mask)
+        try:
+            handle = self.output.open()
+            chunk: list[str] = []
+            for piece in pieces:
+                chunk.append(piece)
+                if len(chunk) >= CHUNK:
+                    handle.write("".join(chunk).encode("utf-8"))
+                    chunk.clear()
+            handle.write("".join(chunk).encode("utf-8"))
+        except OSError as exc:
+            self.output.fail(exc)
+        self.output.finish()

@@ -1,15 +1,21 @@
-"""The JSON report: the report document (see ``document.py``) as is.
+"""The JSON report: the report document (see ``document.py``), written as the run goes.
 
 Its shape is versioned (``report_version``), described by
-``schemas/report.schema.json`` and documented in ``docs/reports.md``.
+``schemas/report.schema.json`` and documented in ``docs/reports.md``.  Each
+request is appended to the file when it finishes; the counts and times that sum
+up a collection, or the run, follow its list.  The text is exactly
+``format_json`` of the same document.
 """
 
 from __future__ import annotations
 
 import json
+from typing import IO, Any
 
 from .document import Document
-from .files import FileReporter
+from .streamed import Progress, StreamedReporter, restore
+
+INDENT = "  "
 
 
 def format_json(document: Document) -> str:
@@ -17,11 +23,52 @@ def format_json(document: Document) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-class JsonReporter(FileReporter):
+def _value(data: Any, level: int) -> str:
+    """``data`` as ``json.dumps(indent=2)`` writes it ``level`` deep in a document."""
+    return json.dumps(data, indent=2, ensure_ascii=False).replace("\n", "\n" + INDENT * level)
+
+
+def _members(data: dict[str, Any], level: int) -> str:
+    """The members of an object ``level`` deep, as lines (without the braces)."""
+    inner = json.dumps(data, indent=2, ensure_ascii=False)[2:-2]  # without "{\n" and "\n}"
+    return INDENT * level + inner.replace("\n", "\n" + INDENT * level)
+
+
+class JsonReporter(StreamedReporter):
     """``--report json:PATH``."""
 
     label = "json"
-    wants_bodies = True  # scripts read response bodies of passing requests too
+    wants_details = True  # every request's sent request, response headers and checks
 
-    def render(self, document: Document) -> str:
-        return format_json(document)
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.file: IO[bytes] | None = None
+
+    def _write(self, progress: Progress, text: str) -> tuple[int, ...]:
+        if self.file is None:
+            self.file = self.output.open()
+        offset = progress.offsets[0] if progress.offsets else 0
+        restore(self.file, offset)
+        data = text.encode("utf-8")
+        self.file.write(data)
+        self.file.flush()  # in the file as each request finishes, not when a buffer fills
+        return (offset + len(data),)
+
+    def begin(self, head: dict[str, Any]) -> tuple[int, ...]:
+        return self._write(self.progress, "{\n" + _members(head, 0) + ',\n  "collections": [')
+
+    def open_collection(self, head: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        separator = ",\n" if progress.collections else "\n"
+        return self._write(progress, separator + INDENT * 2 + "{\n" + _members(head, 2) + ",\n" + INDENT * 3 + '"requests": [')
+
+    def add_request(self, entry: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        separator = ",\n" if progress.requests else "\n"
+        return self._write(progress, separator + INDENT * 4 + _value(entry, 4))
+
+    def close_collection(self, head: dict[str, Any], tail: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        end = "\n" + INDENT * 3 + "]" if progress.requests else "]"
+        return self._write(progress, end + ",\n" + _members(tail, 2) + "\n" + INDENT * 2 + "}")
+
+    def end(self, tail: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        end = "\n" + INDENT + "]" if progress.collections else "]"
+        return self._write(progress, end + ",\n" + _members(tail, 0) + "\n}\n")

@@ -12,12 +12,16 @@ suite; the method, URL and status of each request go to its ``<system-out>``.
 from __future__ import annotations
 
 import re
+import shutil
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import IO, Any
 
 from ..results import ERROR, FAILED, SKIPPED
 from .document import Document, failure_lines, where
-from .files import FileReporter
+from .streamed import Progress, StreamedReporter, copy_part, restore
+
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+PROPERTIES_END = b"    </properties>\n"
 
 # characters XML 1.0 cannot carry at all, even escaped (a binary body would make the file unreadable)
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -32,7 +36,17 @@ def _seconds(ms: float | None) -> str:
 
 
 def format_junit(document: Document) -> str:
-    """The JUnit XML for a report document."""
+    """The JUnit XML for a report document (what ``JunitReporter`` writes for the same run)."""
+    suites = "".join(
+        _suite_text(number, collection, "".join(_case_text(collection["name"], request) for request in collection["requests"]), document)
+        for number, collection in enumerate(document["collections"])
+    )
+    head, tail = _root_texts(document, bool(suites))
+    return head + suites + tail
+
+
+def _root_texts(document: dict[str, Any], suites: bool) -> tuple[str, str]:
+    """What comes before the suites and after them (``<testsuites>`` holds the run's totals)."""
     counts = document["counts"]
     root = ET.Element(
         "testsuites",
@@ -42,13 +56,20 @@ def format_junit(document: Document) -> str:
         errors=str(counts[ERROR]),
         time=_seconds(document["elapsed_ms"]),
     )
-    for number, collection in enumerate(document["collections"]):
-        root.append(_suite(number, collection, document))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    if not suites:
+        return DECLARATION + ET.tostring(root, encoding="unicode"), "\n"
+    return DECLARATION + _open_tag(root), "\n</testsuites>\n"
 
 
-def _suite(number: int, collection: dict[str, Any], document: Document) -> ET.Element:
+def _open_tag(element: ET.Element) -> str:
+    """``<tag attr="...">`` exactly as ElementTree writes it."""
+    shell = ET.Element(element.tag, element.attrib)
+    shell.text = "|"
+    return ET.tostring(shell, encoding="unicode")[: -len(f"|</{element.tag}>")]
+
+
+def _suite_text(number: int, collection: dict[str, Any], cases: str, document: dict[str, Any]) -> str:
+    """One ``<testsuite>``, indented as in the whole document, around its cases' text."""
     counts = collection["counts"]
     name = collection["name"] if collection["iteration"] is None else f"{collection['name']} [{collection['iteration']}]"
     suite = ET.Element(
@@ -63,7 +84,7 @@ def _suite(number: int, collection: dict[str, Any], document: Document) -> ET.El
         id=str(number),
         file=_text(collection["path"]),
     )
-    properties = ET.SubElement(suite, "properties")
+    properties = ET.Element("properties")
     values = {"file": collection["path"], "runner.version": document["runner_version"]}
     if collection["iteration"] is not None:
         values["iteration"] = collection["iteration"]
@@ -71,9 +92,15 @@ def _suite(number: int, collection: dict[str, Any], document: Document) -> ET.El
         values["interrupted"] = "true"
     for key, value in values.items():
         ET.SubElement(properties, "property", name=key, value=_text(value))
-    for request in collection["requests"]:
-        suite.append(_case(collection["name"], request))
-    return suite
+    ET.indent(properties, level=2)
+    return "\n  " + _open_tag(suite) + "\n    " + ET.tostring(properties, encoding="unicode") + cases + "\n  </testsuite>"
+
+
+def _case_text(classname: str, request: dict[str, Any]) -> str:
+    """One ``<testcase>``, indented as in the whole document."""
+    case = _case(classname, request)
+    ET.indent(case, level=2)
+    return "\n    " + ET.tostring(case, encoding="unicode")
 
 
 def _case(classname: str, request: dict[str, Any]) -> ET.Element:
@@ -115,10 +142,64 @@ def _body(request: dict[str, Any]) -> list[str]:
     return ["", "response body:", response["body_excerpt"]]
 
 
-class JunitReporter(FileReporter):
-    """``--report junit:PATH``."""
+class JunitReporter(StreamedReporter):
+    """``--report junit:PATH``, written as the run goes.
+
+    A ``<testsuite>`` carries its counts, and ``<testsuites>`` the run's, so
+    each is written once what it holds is known: a collection's cases go to a
+    scratch file, the whole suite to a second one when the collection is done,
+    and the report is the run's totals followed by that second file.  Whether the
+    run was interrupted is known only then: the ``interrupted`` property is added
+    to each suite while it is copied.
+    """
 
     label = "junit"
 
-    def render(self, document: Document) -> str:
-        return format_junit(document)
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.head: dict[str, Any] = {}
+        self.cases: IO[bytes] | None = None
+        self.suites: IO[bytes] | None = None
+
+    def begin(self, head: dict[str, Any]) -> tuple[int, ...]:
+        self.head = head
+        self.cases, self.suites = self.scratch(), self.scratch()
+        return (0, 0)
+
+    def open_collection(self, head: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        return (0, progress.offsets[1])
+
+    def add_request(self, entry: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        assert self.cases is not None
+        cases, suites = progress.offsets
+        restore(self.cases, cases)
+        data = _case_text(self._collection["name"], entry).encode("utf-8")
+        self.cases.write(data)
+        return (cases + len(data), suites)
+
+    def close_collection(self, head: dict[str, Any], tail: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        assert self.cases is not None and self.suites is not None
+        cases, suites = progress.offsets
+        restore(self.suites, suites)
+        before, _, after = _suite_text(progress.collections - 1, {**head, **tail}, "|", {**self.head, "interrupted": False}).rpartition("|")
+        self.suites.write(before.encode("utf-8"))
+        copy_part(self.cases, cases, self.suites)
+        self.suites.write(after.encode("utf-8"))
+        return (0, self.suites.tell())
+
+    def end(self, tail: dict[str, Any], progress: Progress) -> tuple[int, ...]:
+        assert self.suites is not None
+        suites = progress.offsets[1]
+        restore(self.suites, suites)
+        head, end = _root_texts(tail, bool(progress.collections))
+        output = self.output.open()
+        output.write(head.encode("utf-8"))
+        self.suites.seek(0)
+        if tail["interrupted"]:
+            marked = ("      " + ET.tostring(ET.Element("property", name="interrupted", value="true"), encoding="unicode") + "\n").encode("utf-8")
+            for line in self.suites:  # markup lines: text cannot hold a raw "<"
+                output.write(marked + line if line == PROPERTIES_END else line)
+        else:
+            shutil.copyfileobj(self.suites, output)
+        output.write(end.encode("utf-8"))
+        return (0, 0)

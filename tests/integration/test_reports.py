@@ -174,11 +174,12 @@ def test_json_report(reported: dict[str, Any], collections: dict[str, Path], htt
     assert models["response"]["status"] == 200 and models["response"]["size"] > 0 and models["response"]["content_type"] == "application/json"
     assert {"name": "x-echo", "value": "****"} in models["response"]["headers"]
     assert models["captures"] == {"model_id": "mistral-small", "echoed": "****"}
-    assert '"seen": "****"' in models["response"]["body_excerpt"]  # kept for a passed request too: html asks for bodies
+    assert models["response"]["body_excerpt"] == ""  # reports keep the bodies of failed requests only
     assert [(c["label"], c["passed"]) for c in models["checks"]] == [("status", True), ("json $.object", True)]
     assert models["attempts"][0]["number"] == 1 and models["attempts"][0]["status"] == 200 and models["stream"] is None
     completion = chat["chat completion"]
     assert completion["outcome"] == "failed" and json.loads(completion["request"]["body"]) == {"model": "mistral-small", "user": "****"}
+    assert json.loads(completion["response"]["body_excerpt"]) == {"model": "mistral-small", "echo": "****"}  # the echoed header, masked
     assert [(c["label"], c["passed"], c["expected"], c["actual"]) for c in completion["checks"]] == [
         ("status", False, "200", "500"),
         ("json $.model", False, '"mistral-large"', '"mistral-small"'),
@@ -232,7 +233,9 @@ def test_report_to_stdout_moves_the_console_to_stderr(run_cli, project: Path, co
     data = json.loads(result.stdout)
     assert data["counts"]["total"] == 4
     passed = data["collections"][0]["requests"][0]
-    assert passed["outcome"] == "passed" and '"object": "list"' in passed["response"]["body_excerpt"]  # json keeps bodies
+    assert passed["outcome"] == "passed" and passed["response"]["body_excerpt"] == "" and passed["response"]["status"] == 200
+    failed = data["collections"][0]["requests"][1]
+    assert failed["outcome"] == "failed" and '"model": "mistral-small"' in failed["response"]["body_excerpt"]
     assert "FAIL  POST   chat completion" in result.stderr and canary not in result.output
 
 
@@ -295,3 +298,58 @@ def test_interrupted_run_still_writes_its_reports(project: Path, write, httpserv
     XSD.assertValid(root)
     assert root.get("tests") == "1" and root.find("testsuite/properties/property[@name='interrupted']").get("value") == "true"
     assert sorted(path.name for path in (project / "r").iterdir()) == ["junit.xml", "run.json"]
+
+
+def test_json_report_is_written_as_the_run_goes(project: Path, write, httpserver: HTTPServer) -> None:
+    """While the second request waits on the server, the first one is already in the report's temporary file."""
+    import subprocess
+    import sys
+    import threading
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(request: Request) -> Response:
+        arrived.set()
+        release.wait(30)
+        return Response('{"n": 2}', content_type="application/json")
+
+    httpserver.expect_request("/first").respond_with_json({"n": 1})
+    httpserver.expect_request("/second").respond_with_handler(held)
+    write("c.yaml", f"name: c\nbase_url: {httpserver.url_for('')}\nrequests:\n  - {{name: first, url: /first, expect: {{status: 200}}}}\n  - {{name: second, url: /second}}\n")
+    command = [sys.executable, "-m", "runner.cli", "run", "c.yaml", "--report", "json:r/run.json", "--report", "junit:r/junit.xml"]
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if not arrived.wait(30):
+            process.kill()
+            pytest.fail("the run never reached the held request: " + "".join(process.communicate()))
+        (temp,) = [path for path in (project / "r").iterdir() if path.name.startswith(".run.json.")]
+        early = temp.read_text(encoding="utf-8")
+        assert not (project / "r" / "run.json").exists()  # the target appears only when the report is complete
+    finally:
+        release.set()
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stdout + stderr
+    assert '"name": "first"' in early and '"passed"' in early and '"name": "second"' not in early
+    final = (project / "r" / "run.json").read_text(encoding="utf-8")
+    assert final.startswith(early)  # appended to, never rewritten
+    data = json.loads(final)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(data)
+    assert [r["name"] for r in data["collections"][0]["requests"]] == ["first", "second"] and data["counts"]["passed"] == 2
+    XSD.assertValid(etree.parse(str(project / "r" / "junit.xml")))
+    assert sorted(path.name for path in (project / "r").iterdir()) == ["junit.xml", "run.json"]
+
+
+def test_summary_reports_count_requests_they_do_not_list(run_cli, project: Path, collections: dict[str, Path]) -> None:
+    """Without a report that lists every request, passed ones are only counted: the totals must still hold them."""
+    result = run_cli("run", "collections", "--report", "markdown:reports/summary.md", "--report", "junit:reports/junit.xml", "--report", "json:reports/run.json", cwd=project)
+    assert result.exit_code == 1, result.output
+    markdown = (project / "reports" / "summary.md").read_text()
+    assert "1 passed, 2 failed, 2 errors, 1 skipped" in markdown
+    assert "| ❌ | Mistral chat | `collections/chat.yaml` | 1 | 1 | 1 | 1 |" in markdown
+    data = json.loads((project / "reports" / "run.json").read_text())
+    models = data["collections"][1]["requests"][0]
+    assert models["outcome"] == "passed" and [c["label"] for c in models["checks"]] == ["status", "json $.object"]  # details, without html
+    assert {"name": "Authorization", "value": "Bearer ****"} in models["request"]["headers"] and models["response"]["headers"]
+    root = etree.fromstring((project / "reports" / "junit.xml").read_bytes())
+    XSD.assertValid(root)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "2", "2")

@@ -14,13 +14,15 @@ from lxml import etree
 
 from runner.errors import Location, ReportError
 from runner.redact import Redactor
+from runner.model import CollectionSpec
 from runner.reports import make_reporters
+from runner.reports.base import Reporters
 from runner.reports.document import build_document, describe_check, exit_status
 from runner.reports.files import ReportFile
 from runner.reports.github import escape_data, escape_property, format_annotations, workspace_path
 from runner.reports.html import format_html, format_when, pretty_body
 from runner.reports.json_report import JsonReporter, format_json
-from runner.reports.junit import format_junit
+from runner.reports.junit import JunitReporter, format_junit
 from runner.reports.markdown import code, code_block, escape, format_markdown
 from runner.results import ERROR, FAILED, PASSED, SKIPPED, Attempt, CheckResult, CollectionResult, RequestResult, RunResult, SentRequest
 
@@ -287,7 +289,7 @@ def test_html_counts_expanded_failures_and_no_network() -> None:
 
 def test_html_masks_secrets_that_pretty_printing_decodes() -> None:
     run = sample_run()
-    run.collections[0].requests[0].body_excerpt = '{"escaped": "\\u0074ok-unit-5f0c2a9e"}'
+    run.collections[0].requests[1].body_excerpt = '{"escaped": "\\u0074ok-unit-5f0c2a9e"}'  # reports show failed requests' bodies
     text = format_html(build_document(run, redactor()), redactor().mask)
     assert SECRET not in text
     assert '"escaped": "****"' in "".join(parse_page(text).text)
@@ -357,6 +359,68 @@ def test_github_annotations(document: dict[str, Any]) -> None:
     assert lines[1] == "::error file=c/chat.yaml,line=20,col=5,title=chat > refused::connect error: cannot connect: connection refused%0AGET http://h/x"
     assert lines[2] == "::notice title=runner::2 passed, 1 failed, 1 error, 1 skipped in 1.61 s"
     assert len(lines) == 3
+
+
+# -- reports written as the run goes --------------------------------------------------------------
+
+
+def stream(reporter: Any, run: RunResult, cut: Any = None) -> None:
+    """Feed ``run`` to ``reporter`` as the engine does, event by event; ``cut(reporter)`` runs after the first request."""
+    fanout = Reporters([reporter])
+    fanout.run_started([], run.started_at)
+    for collection in run.collections:
+        fanout.collection_started(CollectionSpec(collection.name, collection.path, "", ()), collection.iteration)
+        for number, request in enumerate(collection.requests):
+            fanout.request_finished(request)
+            if cut is not None and number == 0:
+                cut(reporter)
+                return fanout.run_finished(run)
+        fanout.collection_finished(collection)
+    fanout.run_finished(run)
+
+
+STREAMED = {"json": (JsonReporter, format_json), "junit": (JunitReporter, format_junit)}
+
+
+@pytest.mark.parametrize("fmt", STREAMED)
+@pytest.mark.parametrize(("iteration", "interrupted"), [(None, False), (2, True)], ids=["plain", "iteration-interrupted"])
+def test_streamed_report_is_the_document_formatted(tmp_path: Path, fmt: str, iteration: int | None, interrupted: bool) -> None:
+    reporter_class, format_document = STREAMED[fmt]
+    run = sample_run(iteration, interrupted)
+    target = tmp_path / f"r.{fmt}"
+    stream(reporter_class(str(target), redactor()), run)
+    assert target.read_text(encoding="utf-8") == format_document(build_document(run, redactor()))
+    assert SECRET not in target.read_text(encoding="utf-8") and _leftovers(tmp_path) == []
+
+
+def _cut_json(reporter: Any) -> None:
+    reporter.file.write(b',\n        {"name": "half')  # what Ctrl-C in the middle of a write leaves
+
+
+def _cut_junit(reporter: Any) -> None:
+    reporter.cases.write(b'\n    <testcase name="half')
+
+
+@pytest.mark.parametrize(("fmt", "cut"), [("json", _cut_json), ("junit", _cut_junit)], ids=["json", "junit"])
+def test_a_write_cut_short_is_dropped_and_the_collection_closed(tmp_path: Path, fmt: str, cut: Any) -> None:
+    """Ctrl-C mid-write, before the collection is closed: the report ends with the requests completely written."""
+    reporter_class, format_document = STREAMED[fmt]
+    run = sample_run(interrupted=True)
+    target = tmp_path / f"r.{fmt}"
+    stream(reporter_class(str(target), redactor()), run, cut)
+    first = RunResult([CollectionResult("chat", "c/chat.yaml", run.collections[0].requests[:1], 0.0)], run.started_at, run.elapsed_ms, True)
+    expected = format_document(build_document(first, redactor()))
+    text = target.read_text(encoding="utf-8")
+    if fmt == "json":
+        data = json.loads(text)
+        jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(data)
+        data["collections"][0]["elapsed_ms"] = 0.0  # measured by the reporter when it had to close the collection
+        assert data == json.loads(expected)
+    else:
+        XSD.assertValid(etree.fromstring(text.encode("utf-8")))
+        assert [case.get("name") for case in etree.fromstring(text.encode("utf-8")).iter("testcase")] == ["list <models> & co"]
+        assert "half" not in text
+    assert _leftovers(tmp_path) == []
 
 
 # -- atomic files -------------------------------------------------------------------------------
