@@ -187,25 +187,43 @@ def _violations(error: Any) -> list[SchemaViolation]:
     return [SchemaViolation(pointer or "", str(error.validator), error.message)]
 
 
-def _iter_refs(node: Any) -> Iterator[str]:
+# keywords whose values are data, not schemas: a "$ref" inside them is not a reference
+DATA_KEYWORDS = frozenset(("const", "enum", "examples", "example", "default"))
+# keywords whose values map names (which may be any word, "default" too) to schemas
+SCHEMA_MAPS = frozenset(("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"))
+
+
+def _subschemas(node: dict[str, Any]) -> Iterator[tuple[Any, bool]]:
+    """The values below a schema to search for references, each with whether it is a name-to-schema map."""
+    for key, value in node.items():
+        if key not in DATA_KEYWORDS:
+            yield value, key in SCHEMA_MAPS
+
+
+def _iter_refs(node: Any, names: bool = False) -> Iterator[str]:
     if isinstance(node, dict):
+        if names:  # {name: schema}: every value is a schema, whatever its name
+            for value in node.values():
+                yield from _iter_refs(value)
+            return
         ref = node.get("$ref")
         if isinstance(ref, str):
             yield ref
-        for key, value in node.items():
-            if key not in ("const", "enum", "examples", "example", "default"):
-                yield from _iter_refs(value)
+        for value, is_map in _subschemas(node):
+            yield from _iter_refs(value, is_map)
     elif isinstance(node, list):
         for item in node:
             yield from _iter_refs(item)
 
 
-def _has_refs(node: Any) -> bool:
+def _has_refs(node: Any, names: bool = False) -> bool:
     """Whether a schema holds any ``$ref``, ``$dynamicRef`` or ``$recursiveRef`` (values under ``const`` etc. aside)."""
     if isinstance(node, dict):
+        if names:
+            return any(_has_refs(value) for value in node.values())
         if any(key in node for key in ("$ref", "$dynamicRef", "$recursiveRef")):
             return True
-        return any(_has_refs(value) for key, value in node.items() if key not in ("const", "enum", "examples", "example", "default"))
+        return any(_has_refs(value, is_map) for value, is_map in _subschemas(node))
     if isinstance(node, list):
         return any(_has_refs(item) for item in node)
     return False

@@ -283,3 +283,17 @@ def test_show_curl_keeps_multipart_text_fields(run_cli, write, api: HTTPServer) 
     assert result.exit_code == 0, result.output
     assert "-F 'purpose=****'" in result.stdout and "-F file=@up.txt" in result.stdout
     assert SECRET not in result.output
+
+
+@pytest.mark.parametrize(("minimum", "exit_code"), [(1, 0), (10, 1)], ids=["passes", "fails"])
+def test_a_ref_under_a_property_named_like_a_keyword_resolves(run_cli, write, httpserver: HTTPServer, minimum: int, exit_code: int) -> None:
+    # "default" and "example" are property names here, not the keywords whose values are data
+    httpserver.expect_request("/settings").respond_with_json({"default": {"size": 5}, "example": {"size": 5}})
+    write("schemas/size.yaml", f"$defs:\n  size: {{type: object, required: [size], properties: {{size: {{type: integer, minimum: {minimum}}}}}}}\n")
+    write("schemas/settings.json", json.dumps({"type": "object", "properties": {"default": {"$ref": "size.yaml#/$defs/size"}, "example": {"$ref": "size.yaml#/$defs/size"}}}))
+    path = write("c.yaml", collection(httpserver, "  - name: settings\n    url: /settings\n    expect: {schema: schemas/settings.json}\n"))
+    result = run_cli("run", str(path))
+    assert result.exit_code == exit_code, result.output
+    assert "internal error" not in result.output
+    if exit_code:
+        assert "schema schemas/settings.json at /default/size (minimum)" in result.stdout
