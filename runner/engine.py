@@ -214,7 +214,7 @@ async def run_request(
         result.error_kind = "template"
         result.error = redactor.mask(f"cannot render the request: {exc.message}")
         return result
-    result.url = redactor.mask(request.full_url())
+    result.method, result.url = request.method, redactor.mask(request.full_url())
     if context.keep_details:
         result.request = _sent(request, redactor)
     response: HttpResponse | None = None

@@ -259,7 +259,7 @@ class _Builder:
         return RequestSpec(
             name=raw["name"],
             index=index,
-            method=str(raw.get("method", "GET")).upper(),
+            method=_unless_template(raw.get("method", "GET"), lambda method: str(method).upper()),
             url=raw["url"],
             location=self.loc(pointer),
             params=self.params(raw.get("params") or {}, f"{pointer}/params"),
@@ -437,8 +437,7 @@ class _Builder:
                 self.problem(f"a capture {source} is not a template: {expr!r}", f"{child}/{source}", "templates work in values; write it literally")
             elif source == "regex":
                 try:
-                    if re.compile(str(expr)).groups < 1:
-                        self.problem("a capture regex needs a group: the first group is captured", f"{child}/regex", "wrap the part to capture in ( )")
+                    re.compile(str(expr))  # no group: the whole match is captured
                 except re.error as exc:
                     self.problem(f"invalid regular expression: {exc}", f"{child}/regex")
             elif source == "text":  # the assembled text follows the request's expect.events.text_path

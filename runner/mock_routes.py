@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, parse_qsl
 from .assertions import parse_json
 from .examples import resolve_stream
 from .model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
+from .render import render_method
 from .templating import HELPER_NAMES, TemplateError, Templates, is_template
 
 _PLACEHOLDER = "\x00"
@@ -148,9 +149,10 @@ def build_routes(collections: list[CollectionSpec], templates: Templates, scopes
             is_json = spec.body is not None and spec.body.kind == "json"
             body = resolve(spec.body.value, values, templates) if is_json and spec.body is not None else None
             example = resolve_stream(spec.example, templates, values)  # done, event_delay_ms may be templates
+            method = render_method(spec.method, values, templates)
             routes.append(
                 Route(
-                    spec.method, pattern, literal, f"{spec.method} {label}", collection.name, spec, example,
+                    method, pattern, literal, f"{method} {label}", collection.name, spec, example,
                     auth, _credential(auth, values, templates), params, body, is_json, len(routes),
                 )
             )

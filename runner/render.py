@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -16,9 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .model import Assertion, AuthSpec, CollectionSpec, RequestSpec
 from .redact import CREDENTIAL_HEADERS
-from .templating import TemplateError, Templates
+from .templating import TemplateError, Templates, is_template
 from .variables import Scope
 
+METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Z-]+")  # an RFC 9110 token, as the format schema allows
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_REDIRECTS = 20
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
@@ -165,7 +167,7 @@ def render_request(
             if credential and scheme.lower() in ("bearer", "basic", "token"):
                 redactor.add(credential)
 
-    request = RenderedRequest(method=spec.method, url=url, params=rendered_params, stream=spec.stream)
+    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream)
     if spec.body is not None:
         _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
     request.headers = list(headers.values())
@@ -185,6 +187,16 @@ def render_request(
 
         request.events = render_events(spec.expect.events, templates, values)
     return request
+
+
+def render_method(method: str, values: dict[str, Any], templates: Templates) -> str:
+    """The request's method: a template such as ``"{{ verb }}"`` rendered, upper-cased and checked to be an HTTP token."""
+    if not is_template(method):
+        return method
+    rendered = _text(templates.render(method, values)).upper()
+    if not METHOD_TOKEN.fullmatch(rendered):
+        raise TemplateError(f"method {method!r} gave {rendered!r}, which is not an HTTP method")
+    return rendered
 
 
 def _first(request_value: Any, collection_value: Any, values: dict[str, Any], templates: Templates) -> Any:

@@ -131,10 +131,11 @@ def test_captures_feed_later_requests(run_cli, write, api: HTTPServer) -> None:
     url: /text
     capture:
       order: {regex: "id=(ord-\\\\d+)"}
+      whole: {regex: "ord-\\\\d+ \\\\w+"}
   - name: use
     method: POST
     url: "/use?model={{ model }}"
-    headers: {X-Order: "{{ order }}", X-Req: "{{ request_id }}"}
+    headers: {X-Order: "{{ order }}", X-Req: "{{ request_id }}", X-Whole: "{{ whole }}"}
     json: {tokens: "{{ tokens }}", status: "{{ status_code }}"}
 """, "vars: {model: overridden-by-capture}"))
     result = run_cli("run", str(path), "--var", "model=also-overridden")
@@ -143,6 +144,7 @@ def test_captures_feed_later_requests(run_cli, write, api: HTTPServer) -> None:
     assert request.args["model"] == "mistral-small-latest"
     assert request.headers["X-Order"] == "ord-77"
     assert request.headers["X-Req"] == "req-42"
+    assert request.headers["X-Whole"] == "ord-77 created"  # a regex without a group captures the whole match
     assert json.loads(request.get_data()) == {"tokens": 7, "status": 200}
 
 
@@ -297,3 +299,23 @@ def test_a_ref_under_a_property_named_like_a_keyword_resolves(run_cli, write, ht
     assert "internal error" not in result.output
     if exit_code:
         assert "schema schemas/settings.json at /default/size (minimum)" in result.stdout
+
+
+def test_a_templated_method_is_rendered_everywhere(run_cli, write, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/items", method="PUT").respond_with_json({"ok": True})
+    path = write("c.yaml", collection(httpserver, """  - name: change
+    method: "{{ verb }}"
+    url: /items
+    expect: {status: 200}
+    example: {status: 200, json: {ok: true}}
+""", "vars: {verb: put}"))
+    result = run_cli("run", str(path))
+    assert result.exit_code == 0, result.output
+    assert "PUT    change" in result.stdout
+    assert run_cli("show", str(path)).stdout.startswith("PUT http")
+    mocked = run_cli("run", str(path), "--mock")  # the mock serves the example under the rendered method
+    assert mocked.exit_code == 0, mocked.output
+    refused = run_cli("run", str(path), "--var", "verb=GE T")
+    assert refused.exit_code == 2
+    assert "method '{{ verb }}' gave 'GE T', which is not an HTTP method" in refused.stderr
+    assert len(httpserver.log) == 1  # the first run only: nothing sent with exit 2
