@@ -51,6 +51,7 @@ class RenderedRequest:
     content: bytes | None = None
     form: list[tuple[str, str]] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    file_paths: dict[str, str] = field(default_factory=dict)  # multipart field -> the file it was read from (for curl)
     timeout: float = DEFAULT_TIMEOUT
     follow_redirects: bool = False
     max_redirects: int = DEFAULT_MAX_REDIRECTS
@@ -259,6 +260,7 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
                 filename = _text(value.get("filename") or path.name)
                 content_type = _text(value.get("content_type") or _guess_type(filename))
                 files.append((name, (filename, data, content_type)))
+                request.file_paths[name] = str(path)
             else:
                 for item in value if isinstance(value, list) else [value]:
                     fields.append((name, _text(item)))

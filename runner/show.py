@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 
 from .errors import UsageError
@@ -31,8 +32,8 @@ def format_curl(request: RenderedRequest, redactor: Redactor) -> str:
     if request.files:
         for name, value in request.form or []:  # the text fields that go with the files
             parts += ["-F", shlex.quote(f"{name}={redactor.mask(value)}")]
-        for name, (filename, data, _content_type) in request.files:
-            parts += ["-F", shlex.quote(f"{name}=@{filename}" if filename else f"{name}={redactor.mask(data.decode('utf-8', 'replace'))}")]
+        for name, (filename, data, content_type) in request.files:
+            parts += ["-F", shlex.quote(_curl_file(name, request.file_paths[name], filename, content_type) if filename else f"{name}={redactor.mask(data.decode('utf-8', 'replace'))}")]
     else:
         body = request.body_text()
         if body:
@@ -40,6 +41,21 @@ def format_curl(request: RenderedRequest, redactor: Redactor) -> str:
     if request.follow_redirects:
         parts.append("-L")
     return " ".join(parts) + "\n"
+
+
+def _curl_file(name: str, path: str, filename: str, content_type: str) -> str:
+    """A curl ``-F`` file part: the file as a path from the working folder, with the name and type sent."""
+    part = f"{name}=@{_curl_word(os.path.relpath(path))}"
+    if filename != os.path.basename(path):
+        part += f";filename={_curl_word(filename)}"
+    return part + f";type={content_type}"
+
+
+def _curl_word(text: str) -> str:
+    """``text`` as curl reads it in a ``-F`` value: quoted when it holds a separator curl would split at."""
+    if not any(char in text for char in ';,"'):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def format_variables(scope: Scope) -> str:

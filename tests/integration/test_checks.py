@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -279,11 +281,17 @@ def test_show_curl_keeps_multipart_text_fields(run_cli, write, api: HTTPServer) 
     path = write("c.yaml", collection(api, """  - name: upload
     method: POST
     url: /files
-    multipart: {purpose: "{{ api_key }}", file: {file: data/up.txt}}
+    multipart:
+      purpose: "{{ api_key }}"
+      file: {file: data/up.txt}
+      renamed: {file: data/up.txt, filename: "a;b.csv", content_type: text/csv}
 """, "secrets: [api_key]"))
     result = run_cli("show", str(path), "--format", "curl", "--var", f"api_key={SECRET}")
     assert result.exit_code == 0, result.output
-    assert "-F 'purpose=****'" in result.stdout and "-F file=@up.txt" in result.stdout
+    assert "-F 'purpose=****'" in result.stdout
+    upload = os.path.relpath(path.parent / "data" / "up.txt")  # from the working folder, so the command runs as printed
+    assert "-F " + shlex.quote(f"file=@{upload};type=text/plain") in result.stdout
+    assert "-F " + shlex.quote(f'renamed=@{upload};filename="a;b.csv";type=text/csv') in result.stdout
     assert SECRET not in result.output
 
 
