@@ -131,8 +131,10 @@ def _compare(op: str) -> Callable[[Any, Any], tuple[bool, str]]:
     symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
     func = {"gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}[op]
 
-    def check(actual: Any, expected: Any) -> tuple[bool, str]:
-        left, right = _number(actual), _number(expected)
+    def check(actual: Any, expected: Any, text_actual: bool = False) -> tuple[bool, str]:
+        # a JSON string is not a number, even "7": a contract check must notice an API sending one
+        left = _number(actual) if text_actual or not isinstance(actual, str) else None
+        right = _number(expected)
         if left is None or right is None:
             if isinstance(actual, str) and isinstance(expected, str):
                 return func(actual, expected), f"{symbol} {show(expected)}"
@@ -196,7 +198,7 @@ def _evaluate_op(op: str, expected: Any, actual: Any, text_actual: bool) -> tupl
     if op == "ne":
         return not _loose_equal(actual, expected, text_actual), f"!= {show(expected)}"
     if op in ("gt", "ge", "lt", "le"):
-        return _compare(op)(actual, expected)
+        return _compare(op)(actual, expected, text_actual)
     if op == "contains":
         return _contains(actual, expected), f"contains {show(expected)}"
     if op == "not_contains":

@@ -29,7 +29,8 @@ CASES = [
     ("lt-fails", {"lt": 1}, 2, False),
     ("le", {"le": 2}, 2, True),
     ("gt-on-non-number-fails", {"gt": 0}, "abc", False),
-    ("gt-on-numeric-text", {"gt": 1}, "2", True),
+    ("gt-on-a-json-string-holding-a-number-fails", {"gt": 1}, "2", False),
+    ("gt-on-a-json-string-holding-a-number-says-so", {"gt": 1, "lt": 9}, "2", False),
     ("contains-substring", {"contains": "json"}, "application/json", True),
     ("contains-substring-fails", {"contains": "xml"}, "application/json", False),
     ("contains-list-item", {"contains": 2}, [1, 2, 3], True),
@@ -73,8 +74,8 @@ def test_predicate(predicate: object, actual: object, holds: bool) -> None:
 
 @pytest.mark.parametrize(
     ("predicate", "actual", "holds"),
-    [(200, "200", True), (True, "true", True), ("abc", "abc", True), (5, "6", False)],
-    ids=["int-vs-header-text", "bool-vs-header-text", "text", "int-differs"],
+    [(200, "200", True), (True, "true", True), ("abc", "abc", True), (5, "6", False), ({"gt": 1}, "2", True), ({"le": 10}, "12", False)],
+    ids=["int-vs-header-text", "bool-vs-header-text", "text", "int-differs", "gt-on-numeric-header-text", "le-on-numeric-body-text"],
 )
 def test_text_values_compare_with_the_text_form(predicate: object, actual: str, holds: bool) -> None:
     assert evaluate(predicate, actual, text_actual=True)[0] is holds
