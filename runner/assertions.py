@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from .model import Assertion, ExpectSpec
 from .query import MISSING, header_value, json_value
+from .redact import shorten
 from .results import CheckResult
 from .schemas import SchemaStore
 
@@ -78,7 +79,7 @@ def show(value: Any, limit: int = 120) -> str:
             text = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shorten(text, limit)
 
 
 def json_type(value: Any) -> str:

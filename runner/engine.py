@@ -278,7 +278,7 @@ def _fill_response(result: RequestResult, response: HttpResponse, redactor: Any,
 def _excerpt(text: str) -> str:
     if len(text) <= EXCERPT_BYTES:
         return text
-    return text[:EXCERPT_BYTES] + f"... ({len(text) - EXCERPT_BYTES} more characters)"
+    return text[:EXCERPT_BYTES] + f"... ({len(text) - EXCERPT_BYTES} more characters)"  # the redactor knows this mark
 
 
 def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:

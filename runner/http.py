@@ -46,6 +46,7 @@ import httpx  # noqa: E402
 
 from .errors import InputError, Problem, TransportError
 from .model import TlsSpec
+from .redact import shorten
 from .render import RenderedRequest
 
 
@@ -400,4 +401,4 @@ def describe_transport_error(exc: BaseException, timeout: float | None = None) -
 
 
 def _shorten(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shorten(text, limit)

@@ -26,6 +26,15 @@ _LATER_COOKIE = re.compile(r"(,\s*[^;,=\s]+)=[^;]*")
 # A cookie value shorter than this is masked only as ``name=value``: alone, masking it
 # everywhere (consent=1, lang=en) would hide every "1" of the output.
 MIN_COOKIE_SECRET = 8
+# A text cut short ends in "..." (``shorten``), or "... (N more characters)" for body excerpts.
+# The cut may fall inside a secret: the part before it is masked too, down to this length.
+_CUT_END = re.compile(r"\.\.\.(?: \(\d+ more characters\))?$")
+MIN_CUT_SECRET = 3
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in "..." when it was cut (``Redactor.mask`` then masks a cut secret)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Redactor:
@@ -90,7 +99,18 @@ class Redactor:
         if self._pattern is None:
             ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
             self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
-        return self._pattern.sub(MASK, text)
+        masked = self._pattern.sub(MASK, text)
+        cut = _CUT_END.search(masked)
+        return self._mask_cut_secret(masked, cut.start()) if cut else masked
+
+    def _mask_cut_secret(self, text: str, end: int) -> str:
+        """Mask the first part of a secret that ends at ``end``, where the text was cut."""
+        head = text[:end]
+        for value in self._values:
+            for size in range(min(len(value) - 1, len(head)), MIN_CUT_SECRET - 1, -1):
+                if head.endswith(value[:size]):
+                    return head[:-size] + MASK + text[end:]
+        return text
 
     def mask_data(self, data: Any) -> Any:
         """A copy of nested data with every string masked (keys included)."""

@@ -72,7 +72,8 @@ class RenderedRequest:
     def body_text(self, limit: int | None = None) -> str:
         """The body as text for display: raw or JSON content, a form url-encoded, multipart as its part names."""
         if self.content is not None:
-            return self.content[:limit].decode("utf-8", errors="replace")
+            text = self.content[:limit].decode("utf-8", errors="replace")
+            return text + "..." if limit is not None and len(self.content) > limit else text  # "...": the redactor masks a cut secret
         if self.files:
             return "(multipart: " + ", ".join(name for name, _ in [*(self.form or []), *self.files]) + ")"
         if self.form:

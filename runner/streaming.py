@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 from .assertions import evaluate, parse_json, show
 from .model import CaptureSpec, EventsSpec
 from .query import MISSING, json_value, json_values
+from .redact import shorten
 from .results import CheckResult
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ def stream_error(log: EventLog, cause: str = "") -> str:
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """Event text on one line, shortened: for failure messages."""
     flat = text.replace("\r", "\\r").replace("\n", "\\n")
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return shorten(flat, limit)
 
 
 def render_events(spec: EventsSpec, templates: Templates, values: Mapping[str, Any], skip: set[str] | None = None) -> EventsSpec:

@@ -226,3 +226,30 @@ def test_an_error_in_a_collection_still_quotes_its_line(run_cli: Any, write: Any
     result = run_cli("run", str(collection))
     assert result.exit_code == 2
     assert "  3 |   - {name: a, url: 'http://127.0.0.1:9/', bogus: 1}" in result.stderr
+
+
+@pytest.mark.parametrize("offset", [3, 8, len(CANARY) - 1], ids=["cut-after-3", "cut-after-8", "cut-before-last"])
+def test_a_secret_cut_by_an_excerpt_is_masked(run_cli: Any, write: Any, project: Path, httpserver: HTTPServer, offset: int) -> None:
+    """Excerpts stop at 2048 characters: a secret across that cut must not show its first part (3 characters or more)."""
+    # the echoed body is the request body; 2048 - offset characters before the canary put the cut inside it
+    httpserver.expect_request("/cut").respond_with_handler(lambda request: Response(request.get_data(), status=500, content_type="text/plain"))
+    path = write("cut.yaml", f"""
+name: cut
+base_url: {httpserver.url_for('')}
+secrets: [api_key]
+requests:
+  - name: cut
+    method: POST
+    url: /cut
+    headers: {{Content-Type: text/plain}}
+    body: "{'x' * (2048 - offset)}{{{{ api_key }}}} and more"
+    expect: {{status: 200}}
+""")
+    reports = {fmt: project / f"report.{fmt}" for fmt in ("json", "junit", "html", "markdown")}
+    options = [f"--report={fmt}:{report}" for fmt, report in reports.items()]
+    result = run_cli("run", str(path), "-v", *options, "--var", f"api_key={CANARY}")
+    assert result.exit_code == 1, result.output
+    assert CANARY in httpserver.log[0][0].get_data(as_text=True)  # sent whole
+    assert "x****... (" in result.stdout  # the response excerpt, cut inside the secret
+    for channel, text in [("console", result.output), *((fmt, report.read_text(encoding="utf-8")) for fmt, report in reports.items())]:
+        assert CANARY[:offset] not in text.replace("x", ""), channel  # not even its first characters

@@ -100,3 +100,20 @@ def test_a_cookie_is_masked_as_name_value_and_alone_when_long_enough() -> None:
     redactor.add_cookie("sess", "s3ssion-token")
     assert redactor.mask("Cookie: consent=1; sess=s3ssion-token") == "Cookie: ****; ****"
     assert redactor.mask('{"token": "s3ssion-token", "count": 1}') == '{"token": "****", "count": 1}'  # a short value alone stays
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("body ends in sk-12345...", "body ends in ****..."),
+        ("excerpt sk-1... (40 more characters)", "excerpt ****... (40 more characters)"),
+        ("two chars sk...", "two chars sk..."),  # too short to tell: left as it is
+        ("not cut sk-12345", "not cut sk-12345"),  # no cut mark: only whole secrets are masked
+        ("whole sk-1234567890...", "whole ****..."),
+    ],
+    ids=["cut-mark", "excerpt-mark", "too-short", "no-cut", "whole-before-mark"],
+)
+def test_a_secret_cut_short_at_the_end_of_a_text_is_masked(text: str, masked: str) -> None:
+    redactor = Redactor()
+    redactor.add("sk-1234567890")
+    assert redactor.mask(text) == masked
