@@ -88,6 +88,11 @@ class Redactor:
             self._pattern = None
 
     @property
+    def generation(self) -> int:
+        """Grows whenever a secret value is added: text masked at an older generation may need masking again."""
+        return len(self._values)
+
+    @property
     def active(self) -> bool:
         """Whether there is anything to mask."""
         return bool(self._values)

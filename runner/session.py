@@ -70,7 +70,7 @@ def run_session(settings: RunSettings) -> int:
         stdout = settings.stdout or sys.stdout
         file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout)
         tty = bool(getattr(console_file, "isatty", lambda: False)())
-        console = ConsoleReporter(console_file, ConsoleOptions(color=settings.color and tty, quiet=settings.quiet, verbose=settings.verbose, progress=tty and not settings.verbose))
+        console = ConsoleReporter(console_file, ConsoleOptions(color=settings.color and tty, quiet=settings.quiet, verbose=settings.verbose, progress=tty and not settings.verbose), redactor.mask)
         context = RunContext(
             templates=plan.templates,
             schemas=plan.schemas,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from ..model import CollectionSpec
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RequestResult, RunResult
@@ -126,9 +126,11 @@ class ConsoleOptions:
 class ConsoleReporter(Reporter):
     """Prints the run as it happens."""
 
-    def __init__(self, file: TextIO | None = None, options: ConsoleOptions | None = None):
+    def __init__(self, file: TextIO | None = None, options: ConsoleOptions | None = None, mask: Callable[[str], str] | None = None):
         self.file = file or sys.stdout
         self.options = options or ConsoleOptions()
+        # the failure list comes at the end: masked again with every secret of the run (a token captured, then used in auth)
+        self.mask = mask or (lambda text: text)
         self.failures: list[RequestResult] = []
         self.name_width = 0
         self._console: Any = None
@@ -190,7 +192,7 @@ class ConsoleReporter(Reporter):
             self.write([("Failures", "bold red underline")])
             for failure in self.failures:
                 for line in format_failure(failure):
-                    self.write(line)
+                    self.write([(self.mask(chunk), style) for chunk, style in line])
                 self.write([])
         self.write(format_summary(result))
         self.file.flush()

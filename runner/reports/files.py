@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import shutil
 import sys
 import tempfile
 import weakref
@@ -66,8 +67,27 @@ class ReportFile:
     def open(self) -> IO[bytes]:
         """The file the report is written to (binary): the temporary file, or for stdout a scratch file copied out at the end."""
         if self._handle is None:
-            self._handle = tempfile.TemporaryFile() if self.to_stdout else open(str(self._temp), "wb")
+            self._handle = tempfile.TemporaryFile() if self.to_stdout else open(str(self._temp), "w+b")
         return self._handle
+
+    def remask(self, redactor: Redactor) -> None:
+        """Mask what ``open`` gave again, line by line, with every secret the redactor knows now.
+
+        A report written as the run goes was masked with the secrets known then; a
+        value that became a secret later (a captured token used in ``auth``) is
+        hidden here.  Line by line keeps memory flat; a secret never spans lines
+        (JSON escapes line breaks, and the redactor knows that form).
+        """
+        handle = self.open()
+        handle.flush()
+        handle.seek(0)
+        with tempfile.TemporaryFile(dir=None if self.to_stdout else os.path.dirname(os.path.abspath(self.path))) as masked:
+            for line in handle:
+                masked.write(redactor.mask(line.decode("utf-8", "replace")).encode("utf-8"))
+            masked.seek(0)
+            handle.seek(0)
+            handle.truncate()
+            shutil.copyfileobj(masked, handle)
 
     def scratch(self) -> IO[bytes]:
         """An anonymous temporary file next to the report, for parts written before what must precede them."""

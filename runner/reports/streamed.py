@@ -10,6 +10,10 @@ run, also in the middle of a write.  So every write is followed by one
 assignment of a new ``Progress`` (offsets and counts together); what lies past
 the recorded offsets was cut short and is dropped before anything else is
 written, and the report ends with the requests that were completely written.
+
+A value can become a secret after requests that show it were written (a token
+captured without ``secret: true``, then used in ``auth``): the file is then masked
+once more when the run is done (``ReportFile.remask``).
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class StreamedReporter(FileReporter):
         self._collection: dict[str, Any] = {}  # the open collection's head
         self._scratches: list[IO[bytes]] = []
         self._opened_at = 0.0
+        self._masked_at: int | None = None  # the redactor's generation when the first request was written
 
     # -- events ------------------------------------------------------------------------------
 
@@ -92,6 +97,8 @@ class StreamedReporter(FileReporter):
         progress = self.progress
         if self.failure is not None or not progress.open:
             return
+        if self._masked_at is None:
+            self._masked_at = self.redactor.generation
         entry = request_entry(result, self.redactor)
         self._guard(
             lambda: replace(
@@ -120,6 +127,11 @@ class StreamedReporter(FileReporter):
         tail = run_tail(result, counts_of(self.progress.run_counts))
         self._guard(lambda: replace(self.progress, offsets=self.end(tail, self.progress)))
         self._close_scratches()
+        if self.failure is None and self._masked_at is not None and self.redactor.generation > self._masked_at:
+            try:  # a value became a secret after requests that show it were written (a captured token used in auth)
+                self.output.remask(self.redactor)
+            except OSError as exc:
+                self.failure = exc
         if self.failure is not None:
             self.output.fail(self.failure)
         self.output.finish()

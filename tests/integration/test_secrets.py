@@ -253,3 +253,31 @@ requests:
     assert "x****... (" in result.stdout  # the response excerpt, cut inside the secret
     for channel, text in [("console", result.output), *((fmt, report.read_text(encoding="utf-8")) for fmt, report in reports.items())]:
         assert CANARY[:offset] not in text.replace("x", ""), channel  # not even its first characters
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit"])
+def test_a_captured_value_used_later_as_a_credential_is_masked_in_reports_written_as_the_run_goes(run_cli: Any, write: Any, project: Path, httpserver: HTTPServer, fmt: str) -> None:
+    """The token is in the first request's body and captures before anyone knows it is a credential."""
+    httpserver.expect_request("/login").respond_with_json({"token": CANARY}, status=500)  # failed: its body is in the reports
+    httpserver.expect_request("/me").respond_with_json({"ok": True})
+    path = write("login.yaml", f"""
+name: login
+base_url: {httpserver.url_for('')}
+requests:
+  - name: login
+    url: /login
+    expect: {{status: 200}}
+    capture: {{token: "$.token"}}
+  - name: me
+    url: /me
+    auth: {{bearer: "{{{{ token }}}}"}}
+""")
+    report = project / f"report.{fmt}"
+    result = run_cli("run", str(path), "--report", f"{fmt}:{report}")
+    assert result.exit_code == 1, result.output
+    assert httpserver.log[1][0].headers["Authorization"] == f"Bearer {CANARY}"  # the token was really used
+    text = report.read_text(encoding="utf-8")
+    assert "****" in text and "login" in text
+    assert_no_leak(text, f"{fmt} report")
+    assert "response body:" in result.stdout  # the failure list comes at the end: masked with what is known then
+    assert_no_leak(result.output, "console")
