@@ -11,6 +11,7 @@ Ctrl-C.  Python 3.11's ``asyncio.run`` installs a SIGINT handler that cancels
 the run at its next ``await``, which a blocking read never reaches;
 ``interrupt_anywhere`` keeps the plain behaviour for the run (``KeyboardInterrupt``
 where the program is, as on 3.10), which the engine turns into an interrupted run.
+SIGTERM does the same in every mode.
 
 TLS on demand.  Building a verifying SSL context (system and certifi CA bundles)
 takes about 40 ms, a sixth of a short run's start-up: ``RunTransport`` creates the
@@ -33,16 +34,27 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 @contextmanager
-def interrupt_anywhere(enabled: bool = True) -> Iterator[None]:
-    """Ctrl-C raises ``KeyboardInterrupt`` where the program is, also inside ``asyncio.run`` (main thread only)."""
-    if not enabled or threading.current_thread() is not threading.main_thread():
+def interrupt_anywhere(blocking: bool = True) -> Iterator[None]:
+    """Ctrl-C (with ``blocking``) and SIGTERM raise ``KeyboardInterrupt`` where the program is, also inside ``asyncio.run``.
+
+    SIGTERM is how CI services, ``timeout`` and ``docker stop`` cancel a job: it
+    ends the run as Ctrl-C does (reports written, exit 130).  A signal that was
+    ignored when the process started (``nohup``, a shell's background job) stays
+    ignored.  Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _interrupt)  # not default_int_handler: asyncio.run then leaves it alone
+    signals = [signal.SIGTERM] + ([signal.SIGINT] if blocking else [])
+    previous = {number: signal.getsignal(number) for number in signals}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(number, _interrupt)  # not default_int_handler: asyncio.run then leaves SIGINT alone
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 class _BlockingBody(httpx.AsyncByteStream):

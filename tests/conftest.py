@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,17 @@ from runner.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH", "VIRTUAL_ENV"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Deliver Ctrl-C to the runner processes the tests start and signal.
+
+    A shell's background job starts with SIGINT ignored, and a child inherits an
+    ignored signal (the runner, like Python, then leaves it ignored).  A handled
+    signal is reset to the default in a child: so handle it here.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -206,10 +206,12 @@ def _open_fds() -> set[str]:
     return {name for name in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{name}")}
 
 
-def test_one_run_over_every_fault_reports_each_and_leaves_nothing_behind(run_cli: Any, write: Any, project: Path, healthy: FaultServer) -> None:
+def test_one_run_over_every_fault_reports_each_and_leaves_nothing_behind(run_cli: Any, write: Any, project: Path, healthy: FaultServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     report = project / "report.json"
     path = project / "faults.yaml"
-    temp_before = set(os.listdir(tempfile.gettempdir()))
+    temp = tmp_path_factory.mktemp("temp")  # the run's own temp folder: other processes' files in /tmp do not count
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    project_before = set(os.listdir(project))
     threads_before = set(threading.enumerate())
     fds_before = _open_fds()
     for jobs in ("1", "2"):  # the sequential transport and the concurrent one
@@ -233,4 +235,5 @@ def test_one_run_over_every_fault_reports_each_and_leaves_nothing_behind(run_cli
         report.unlink()
     assert set(threading.enumerate()) == threads_before
     assert _open_fds() == fds_before
-    assert set(os.listdir(tempfile.gettempdir())) == temp_before
+    assert os.listdir(temp) == []
+    assert set(os.listdir(project)) == project_before | {"faults.yaml"}  # no report's temporary file either

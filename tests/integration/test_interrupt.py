@@ -1,4 +1,4 @@
-"""Ctrl-C for real: SIGINT to a ``runner`` process mid-run stops it cleanly.
+"""Ctrl-C for real: SIGINT (or SIGTERM) to a ``runner`` process mid-run stops it cleanly.
 
 Exit 130, no traceback, the console summary says "interrupted", and the report
 files hold the requests that finished before the signal.
@@ -45,8 +45,10 @@ def runner_command() -> list[str]:
     return [sys.executable, "-c", "from runner.cli import main; main()"]
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_sigint_after_the_first_request_exits_130_with_reports(slow_server: tuple[FaultServer, threading.Event], project: Path, jobs: str) -> None:
+def test_a_signal_after_the_first_request_exits_130_with_reports(slow_server: tuple[FaultServer, threading.Event], project: Path, jobs: str, stop_signal: signal.Signals) -> None:
+    """Ctrl-C, and SIGTERM as CI services, ``timeout`` and ``docker stop`` send it."""
     server, slow_arrived = slow_server
     collection = project / "slow.yaml"
     collection.write_text(
@@ -75,7 +77,7 @@ requests:
             assert line, output
             output += line
         assert slow_arrived.wait(30)  # the slow request is in flight: interrupt it there
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         output += process.stdout.read()
         process.wait(timeout=30)
 
