@@ -68,7 +68,8 @@ def run_session(settings: RunSettings) -> int:
         if server is not None:
             server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
         stdout = settings.stdout or sys.stdout
-        file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout)
+        inputs = [collection.path for collection in plan.collections] + [path for path in (settings.env_file, settings.data_file) if path]
+        file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout, inputs)
         tty = bool(getattr(console_file, "isatty", lambda: False)())
         console = ConsoleReporter(console_file, ConsoleOptions(color=settings.color and tty, quiet=settings.quiet, verbose=settings.verbose, progress=tty and not settings.verbose), redactor.mask)
         context = RunContext(

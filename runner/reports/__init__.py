@@ -7,8 +7,9 @@ when asked for.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
 from ..errors import UsageError
 from ..redact import Redactor
@@ -35,18 +36,20 @@ def parse_report_spec(text: str) -> tuple[str, str]:
     return fmt, path
 
 
-def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None = None) -> tuple[list[Reporter], TextIO]:
+def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None = None, inputs: Iterable[str] = ()) -> tuple[list[Reporter], TextIO]:
     """The file reporters for ``--report`` options, and where the console report goes.
 
     When a report is written to stdout the console report moves to stderr.  Each
     reporter claims its file now, so an unwritable path stops the run before
-    anything is sent.
+    anything is sent.  A report may not overwrite another report or one of the
+    run's ``inputs`` (collections, environment and data files).
     """
     stdout = stdout or sys.stdout
     parsed = [parse_report_spec(spec) for spec in specs]
     to_stdout = [f"{fmt}:{path}" for fmt, path in parsed if path == "-"]
     if len(to_stdout) > 1:
         raise UsageError(f"only one report can go to stdout ('-'), got {', '.join(to_stdout)}")
+    _check_targets(parsed, inputs)
     reporters: list[Reporter] = []
     try:
         for fmt, path in parsed:
@@ -59,3 +62,18 @@ def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None =
             getattr(reporter, "discard", lambda: None)()
         raise
     return reporters, (sys.stderr if to_stdout else stdout)
+
+
+def _check_targets(parsed: list[tuple[str, str]], inputs: Iterable[str]) -> None:
+    """Refuse a report path that is another report's, or an input file of the run: nothing a user wrote is overwritten."""
+    read = {os.path.realpath(path): path for path in inputs}
+    claimed: dict[str, str] = {}
+    for fmt, path in parsed:
+        if path == "-":
+            continue
+        target = os.path.realpath(path)
+        if target in read:
+            raise UsageError(f"--report {fmt}:{path} would overwrite {read[target]}, an input of this run")
+        if target in claimed:
+            raise UsageError(f"--report {fmt}:{path} and --report {claimed[target]} write the same file")
+        claimed[target] = f"{fmt}:{path}"

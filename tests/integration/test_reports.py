@@ -259,6 +259,26 @@ def test_bad_report_option_exits_2(run_cli, project: Path, collections: dict[str
     assert result.exit_code == 2 and message in result.stderr and httpserver.log == []
 
 
+@pytest.mark.parametrize(
+    ("options", "message", "kept"),
+    [
+        (["--report", "json:collections/chat.yaml"], "--report json:collections/chat.yaml would overwrite collections/chat.yaml, an input of this run", "collections/chat.yaml"),
+        (["-e", "env.yaml", "--report", "junit:./env.yaml"], "--report junit:./env.yaml would overwrite env.yaml, an input of this run", "env.yaml"),
+        (["--report", "json:out.txt", "--report", "junit:out.txt"], "--report junit:out.txt and --report json:out.txt write the same file", None),
+    ],
+    ids=["a-collection", "the-environment-file", "another-report"],
+)
+def test_a_report_never_overwrites_an_input_or_another_report(run_cli, project: Path, collections: dict[str, Path], httpserver: HTTPServer, options: list[str], message: str, kept: str | None) -> None:
+    (project / "env.yaml").write_text("model: x\n")
+    before = (project / kept).read_bytes() if kept else b""
+    result = run_cli("run", "collections", *options, cwd=project)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert httpserver.log == []
+    assert not kept or (project / kept).read_bytes() == before
+    assert not (project / "out.txt").exists()
+
+
 def test_interrupted_run_still_writes_its_reports(project: Path, write, httpserver: HTTPServer) -> None:
     """Ctrl-C in the middle of a request: exit 130, and the reports hold what had finished."""
     import signal
