@@ -93,6 +93,10 @@ def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | 
         except TemplateError as exc:
             problems.append(Problem(f"variable {name!r} ({origins[name]}): {exc.message}", locations.get(name), _hint(exc), quote_source=quoted[name]))
             resolved.setdefault(name, None)
+    for name in sorted(secret_names & raw.keys()):
+        empty = _empty_environment_variable(raw[name]) if resolved.get(name) == "" else None
+        if empty:  # set but empty (MISTRAL_API_KEY= in a CI config): sending an empty credential helps no one
+            problems.append(Problem(f"variable {name!r} ({origins[name]}) is a secret, and environment variable {empty} is empty", locations.get(name), f"export {empty}=... with a value before running", quote_source=quoted[name]))
     redactor = redactor or Redactor()
     for name in secret_names:  # before raising: an error message may quote a secret, and must be masked
         if resolved.get(name) is not None:
@@ -100,6 +104,19 @@ def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | 
     if problems:
         raise InputError(problems)
     return Scope(resolved, origins, secret_names, redactor)
+
+
+def _empty_environment_variable(value: Any) -> str | None:
+    """The environment variable a templated value reads, when the process has it set to ``""``."""
+    import os
+    import re
+
+    for text in iter_strings(value):
+        for match in re.finditer(r"""\benv(?:\.(\w+)|\[\s*["'](\w+)["']\s*\])""", text):
+            name = match.group(1) or match.group(2)
+            if os.environ.get(name) == "":
+                return name
+    return None
 
 
 def _hint(exc: TemplateError) -> str:

@@ -105,11 +105,12 @@ def test_the_embeddings_example_is_the_docs_output_with_a_third_vector() -> None
     assert example_of("embeddings.yaml", "embed a batch of three texts") == docs | {"data": docs["data"] + [third]}
 
 
-def test_mistral_environment_without_the_key_is_exit_2_and_sends_nothing(run_cli: Any, httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize(("env", "message"), [({}, "is not set"), ({"MISTRAL_API_KEY": ""}, "is empty")], ids=["unset", "empty"])
+def test_mistral_environment_without_the_key_is_exit_2_and_sends_nothing(run_cli: Any, httpserver: HTTPServer, env: dict[str, str], message: str) -> None:
     httpserver.expect_request("/v1/models").respond_with_json({"object": "list", "data": []})
-    result = run_cli("run", "collections/", "-e", "environments/mistral.yaml", "--var", f"base_url={httpserver.url_for('')}", cwd=REPO)
+    result = run_cli("run", "collections/", "-e", "environments/mistral.yaml", "--var", f"base_url={httpserver.url_for('')}", cwd=REPO, env=env)
     assert result.exit_code == 2
-    assert "environment variable MISTRAL_API_KEY is not set" in result.stderr
+    assert f"environment variable MISTRAL_API_KEY {message}" in result.stderr
     assert "export MISTRAL_API_KEY=" in result.stderr
     assert "Traceback" not in result.output
     assert httpserver.log == []
