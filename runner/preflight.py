@@ -57,9 +57,11 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                 hint = f"define {name!r} in vars, an environment file (-e) or with --var {name}=..."
                 if name == "base_url":
                     hint += "; or run against the built-in mock with --mock"
-                later = _captured_later(collection, name)
-                if later:
-                    hint = f"{name!r} is captured by {later!r}, which runs later"
+                producer = _captured_by(collection, name)
+                if producer is not None and producer.index not in wanted:
+                    hint = f"{name!r} is captured by {producer.name!r}, which the selection (-k) leaves out: select it too"
+                elif producer is not None:
+                    hint = f"{name!r} is captured by {producer.name!r}, which runs later"
                 problems.append(doc.problem(f"{request}: undefined variable {name!r}", pointer, hint))
             if "default" not in text:
                 for env_name in sorted(templates.env_names(text) - set(process_env)):
@@ -85,7 +87,8 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                     problems.extend(_located(exc.problems, doc))
             if not allow_outside_files:
                 problems.extend(_uploads_outside_project(collection, spec))
-        captured |= {capture.name for capture in spec.captures}
+        if spec.index in wanted:  # a request left out by -k captures nothing
+            captured |= {capture.name for capture in spec.captures}
     if problems:
         raise InputError(problems)
 
@@ -133,11 +136,9 @@ def _uploads_outside_project(collection: CollectionSpec, spec: RequestSpec) -> l
     return out
 
 
-def _captured_later(collection: CollectionSpec, name: str) -> str:
-    for spec in collection.requests:
-        if any(capture.name == name for capture in spec.captures):
-            return spec.name
-    return ""
+def _captured_by(collection: CollectionSpec, name: str) -> RequestSpec | None:
+    """The first request of the collection that captures ``name``."""
+    return next((spec for spec in collection.requests if any(capture.name == name for capture in spec.captures)), None)
 
 
 def _schema_refs(spec: RequestSpec) -> list[SchemaRef]:
