@@ -205,6 +205,18 @@ def failure_lines(request: dict[str, Any]) -> list[str]:
     return lines
 
 
+def stream_text(request: dict[str, Any]) -> str:
+    """``5 events, first after 120 ms`` for a request read as an event stream, else ``""``."""
+    stream = request["stream"]
+    if stream is None:
+        return ""
+    count = stream["event_count"]
+    text = f"{count} event{'' if count == 1 else 's'}" if count is not None else "no events"
+    if stream["first_event_ms"] is not None:
+        text += f", first after {stream['first_event_ms']:.0f} ms"
+    return text
+
+
 def counts_text(passed: int, failed: int, errors: int, skipped: int) -> str:
     """``3 passed, 1 failed, 1 error, 1 skipped`` (errors only when there are some)."""
     text = f"{passed} passed, {failed} failed"

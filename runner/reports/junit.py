@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import IO, Any
 
 from ..results import ERROR, FAILED, SKIPPED
-from .document import Document, failure_lines, where
+from .document import Document, failure_lines, stream_text, where
 from .streamed import Progress, StreamedReporter, copy_part, restore
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -130,6 +130,8 @@ def _exchange(request: dict[str, Any]) -> list[str]:
     response = request["response"]
     if response is not None:
         lines.append(f"status: {response['status']}, {request['elapsed_ms']:.0f} ms, {response['size']} bytes")
+    if request["stream"] is not None:
+        lines.append(f"stream: {stream_text(request)}")
     if request["location"]:
         lines.append(f"at: {where(request['location'])}")
     return lines

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..results import ERROR, FAILED, PASSED, SKIPPED
-from .document import Document, failure_lines, requests_of, summary_text, where
+from .document import Document, failure_lines, requests_of, stream_text, summary_text, where
 from .files import FileReporter
 
 MAX_FAILURES = 50  # GitHub caps a step summary at 1 MiB; a long list helps nobody
@@ -64,6 +64,8 @@ def _failure(collection: dict[str, Any], request: dict[str, Any]) -> list[str]:
     head = f"**{MARKS[request['outcome']]} {escape(collection['name'])} › {escape(request['display_name'])}** · {code(sent)}"
     if request["response"] is not None:
         head += f" → {request['response']['status']}"
+    if request["stream"] is not None:
+        head += f" · {escape(stream_text(request))}"
     if request["location"]:
         head += f" · {code(where(request['location']))}"
     lines = [head, ""]

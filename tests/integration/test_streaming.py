@@ -425,3 +425,17 @@ def test_validate_checks_example_events_against_expect_events(write: Any, run_cl
     assert "fails events schema (event 2) at / (required): 'choices' is a required property" in result.output
     assert 'fails events text: expected "Brie", got "Comté"' in result.output
     assert "drift.yaml:" in result.output
+
+
+def test_every_report_shows_the_event_count_and_first_event_time(serve: Any, write: Any, run_cli: Any, tmp_path: Path) -> None:
+    server = serve([chunk("Com"), chunk("té", "stop", index="zero"), DONE])  # fails: the reports list it
+    reports = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "junit", "markdown", "html")}
+    options = [f"--report={fmt}:{report}" for fmt, report in reports.items()]
+    result = run_cli("run", str(collection(write, EVENTS_ALL)), "--var", f"base_url={server.url}", *options)
+    assert result.exit_code == 1, result.output
+    stream = json.loads(reports["json"].read_text(encoding="utf-8"))["collections"][0]["requests"][0]["stream"]
+    assert stream["event_count"] == 2 and stream["first_event_ms"] >= 0
+    first = f"{stream['first_event_ms']:.0f} ms"
+    assert f"stream: 2 events, first after {first}" in reports["junit"].read_text(encoding="utf-8")
+    assert f"2 events, first after {first}" in reports["markdown"].read_text(encoding="utf-8")
+    assert "2 events, first" in reports["html"].read_text(encoding="utf-8")
