@@ -176,15 +176,16 @@ def show(path: str, request_name: str | None, output_format: str, env_file: str 
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True, help="Port (0 picks a free one).")
+@_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Log every request served.")
 @_traceback_option
-def mock_command(paths: tuple[str, ...], host: str, port: int, verbose: bool, traceback: bool) -> None:
+def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, traceback: bool) -> None:
     """Serve every request's saved example over HTTP until Ctrl-C."""
 
     def action() -> int:
         from .mock import serve_forever
 
-        serve_forever(list(paths), host, port, verbose)
+        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars))
         return EXIT_OK
 
     _guard(traceback, action)

@@ -14,6 +14,7 @@ method and path, or a 401 shaped like the Mistral API's.
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import socket
 import sys
@@ -271,8 +272,8 @@ class MockServer:
         self.stop()
 
 
-def serve_forever(paths: list[str], host: str, port: int, verbose: bool) -> None:
-    """``runner mock``: load the collections, serve them until Ctrl-C."""
+def serve_forever(paths: list[str], host: str, port: int, verbose: bool, env_file: str | None = None, cli_vars: list[str] | None = None) -> None:
+    """``runner mock``: load the collections (with an environment file and ``--var`` values), serve them until Ctrl-C."""
     from .plan import PlanInput, build_plan
 
     server = MockServer(host, port, verbose=verbose)
@@ -280,13 +281,14 @@ def serve_forever(paths: list[str], host: str, port: int, verbose: bool) -> None
     previous = _stop_on_sigterm()
     stopped = False
     try:
-        plan = build_plan(PlanInput(paths, mock_url=url))
+        plan = build_plan(PlanInput(paths, env_file, cli_vars or [], mock_url=url))
         server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
         out = sys.stderr
         out.write(f"mock: serving {len(server.routes)} examples on {url} (Ctrl-C to stop)\n")
         for label in sorted({route.label for route in server.routes}):
             out.write(f"  {label}\n")
-        out.write(f"run against it: runner run {' '.join(paths)} --var base_url={url}\n")
+        same = [f"-e {shlex.quote(env_file)}"] if env_file else []
+        out.write(f"run against it: runner run {' '.join([*paths, *same])} --var base_url={url}\n")
         out.flush()
         while True:
             time.sleep(3600)

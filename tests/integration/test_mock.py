@@ -276,6 +276,30 @@ def test_runner_mock_command_serves_until_interrupted(stop_signal: signal.Signal
     assert rest.rstrip().endswith("mock: stopped")
 
 
+def test_runner_mock_takes_an_environment_file_and_vars() -> None:
+    """``runner mock -e environments/mistral.yaml``: the routes demand the key the environment renders to."""
+    key = "env-key-0123456789"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MISTRAL_API_KEY": key}
+    command = [sys.executable, "-m", "runner.cli", "mock", "collections/models.yaml", "--port", "0", "-e", "environments/mistral.yaml", "--var", "model=x"]
+    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            lines = [process.stderr.readline()]
+            while not lines[-1].startswith("run against it:"):
+                lines.append(process.stderr.readline())
+                assert lines[-1], lines
+            url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)  # type: ignore[union-attr]
+            assert lines[-1] == f"run against it: runner run collections/models.yaml -e environments/mistral.yaml --var base_url={url}\n"
+            assert httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+            assert httpx.get(f"{url}/v1/models", headers=KEY).status_code == 401  # the collection's mock-key no longer opens it
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0
+
+
 def test_a_deeply_nested_json_body_is_not_a_server_error(tmp_path) -> None:
     import httpx
 
