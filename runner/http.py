@@ -11,6 +11,7 @@ data rows sharing a client.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import ssl
 import sys
@@ -381,6 +382,8 @@ def describe_transport_error(exc: BaseException, timeout: float | None = None) -
         if "Receive buffer too long" in text:
             return "the response head (status line and headers) is too large"
         if "status line" in text or "illegal" in text.lower() or "malformed" in text.lower():
+            # h11 quotes what came as bytearray(b'...'): show the bytes as text
+            text = _BYTES_REPR.sub(lambda match: match.group(1), text)
             return f"not a valid HTTP response ({_shorten(text)})"
         return f"protocol error: {_shorten(text)}"
     if isinstance(exc, httpx.DecodingError):
@@ -398,6 +401,9 @@ def describe_transport_error(exc: BaseException, timeout: float | None = None) -
     if isinstance(exc, httpx.InvalidURL):
         return f"invalid URL: {_shorten(text)}"
     return f"{type(exc).__name__}: {_shorten(text)}"
+
+
+_BYTES_REPR = re.compile(r"""bytearray\(b(['"].*?['"])\)""")
 
 
 def _shorten(text: str, limit: int = 160) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,30 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_REAL_GETADDRINFO = socket.getaddrinfo
+
+
+def _loopback_only_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Resolve loopback names and IP literals as usual; any other name fails here, as an unknown name does.
+
+    Tests send traffic to this machine only: a name such as ``no-such-host.invalid``
+    would otherwise be sent to the system's DNS server.
+    """
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        if name.lower().rstrip(".") not in ("localhost", "localhost.localdomain"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+    return _REAL_GETADDRINFO(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test's DNS lookup leaves the machine (the runner's resolver errors are still the real code path)."""
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only_getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

@@ -59,7 +59,7 @@ FAULTS = [
     Fault("read timeout", _server(stall), "read timeout after 0.3 s: the server sent nothing more", "    timeout: 0.3\n"),
     Fault("no answer", _server(close_silently), "server closed the connection without a response"),
     Fault("reset mid-body", _server(reset_mid_body), "connection reset by peer"),
-    Fault("garbage", _server(garbage), "not a valid HTTP response (illegal status line"),
+    Fault("garbage", _server(garbage), "not a valid HTTP response (illegal status line: '\\x00\\x01 this is not HTTP at all \\xff')"),
     Fault("half a body", _server(half_body), "connection closed before the whole body arrived (incomplete chunked read)"),
     Fault("lying content-length", _server(content_length_lie), "connection closed before the whole body arrived (received 10 bytes, expected 100)"),
     Fault("bad gzip", _server(respond(body=b"not gzip", headers={"Content-Encoding": "gzip"})), "cannot decode the body as its Content-Encoding says"),
