@@ -39,14 +39,16 @@ def format_request_line(result: RequestResult, name_width: int = 0) -> Line:
         return line
     if result.outcome == ERROR:
         line.append((f"  {result.error}", "red"))
-        return line
+        return line + _attempts(result)
     status_style = "green" if result.status is not None and result.status < 400 else "red"
     line += [("  ", ""), (str(result.status), status_style), (f"  {result.elapsed_ms:.0f} ms", "cyan"), (f"  {format_size(result.size)}", "dim")]
     if result.first_event_ms is not None:
         line.append((f"  first event {result.first_event_ms:.0f} ms, {result.event_count} events", "dim"))
-    if len(result.attempts) > 1:
-        line.append((f"  ({len(result.attempts)} attempts)", "yellow"))
-    return line
+    return line + _attempts(result)
+
+
+def _attempts(result: RequestResult) -> Line:
+    return [(f"  ({len(result.attempts)} attempts)", "yellow")] if len(result.attempts) > 1 else []
 
 
 def format_failure(result: RequestResult) -> list[Line]:
@@ -189,6 +191,8 @@ class ConsoleReporter(Reporter):
             self._progress.stop()
             self._progress = None
         if self.failures:
+            if self.options.quiet:  # the request lines above had no blank line after them
+                self.write([])
             self.write([("Failures", "bold red underline")])
             for failure in self.failures:
                 for line in format_failure(failure):

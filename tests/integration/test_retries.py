@@ -147,6 +147,7 @@ def test_a_refused_port_is_retried_as_a_transport_fault(run_cli: Any, write: Any
     assert request["outcome"] == "error"
     assert [(a["status"], a["error"]) for a in request["attempts"]] == [(None, "connection refused")] * 3
     assert "attempt 1: connection refused" in result.stdout
+    assert "connection refused  (3 attempts)" in result.stdout  # on the request's own line too
 
 
 def test_transport_faults_are_not_retried_unless_listed(write: Any) -> None:
