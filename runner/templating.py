@@ -76,7 +76,13 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 
 
 def _random_int(low: int, high: int) -> int:
-    return random.randint(int(low), int(high))
+    try:
+        low, high = int(low), int(high)
+    except (TypeError, ValueError):
+        raise TemplateError(f"random_int(a, b) takes two whole numbers, got {low!r} and {high!r}") from None
+    if low > high:
+        raise TemplateError(f"random_int(a, b) needs a <= b, got {low} and {high}")
+    return random.randint(low, high)
 
 
 def _now() -> str:
