@@ -147,6 +147,8 @@ SAMPLE_SCHEMAS: list[tuple[str, str]] = [
     ("error.docs-format.json", "error-429.json"),
     ("error.docs-format.json", "error.json"),
     ("error.guardrail-block-on-error.json", "error.json"),
+    ("error-403.guardrail-blocked.json", "error-403.json"),
+    ("error.docs-format.json", "error-403.json"),
 ]
 
 # Complete-JSON samples that are checked separately or not at all, with why.
@@ -154,9 +156,6 @@ OTHER_JSON_SAMPLES = {
     # A bare array, not the ModelList envelope (spec defect 5): see
     # test_models_list_spec_example_items_are_model_cards.
     "models-list.spec-example.json",
-    # The guardrail 403 body ({error: {message, status}, guardrails}); no
-    # schema in schemas/mistral/ covers 403.
-    "error-403.guardrail-blocked.json",
 }
 
 SSE_FILES = {
@@ -179,6 +178,7 @@ def test_expected_schema_files_exist() -> None:
         "embeddings.json",
         "error.json",
         "error-401.json",
+        "error-403.json",
         "error-422.json",
         "error-429.json",
         "model.json",
@@ -215,6 +215,16 @@ def test_every_ref_is_relative_and_resolves(name: str) -> None:
     for ref in _refs(load_schema(name)):
         assert not urlsplit(ref).scheme, f"{ref!r} should be a relative reference"
         resolver.lookup(ref)  # raises if it does not resolve
+
+
+def test_error_403_rejects_a_broken_guardrail_body() -> None:
+    blocked = load_sample("error-403.guardrail-blocked.json")
+    assert_invalid("error-403.json", {**blocked, "error": {"status": 403}})  # no message
+    assert_invalid("error-403.json", {**blocked, "error": {"message": "blocked", "status": "403"}})  # status is a number
+    decisions = blocked["guardrails"]["results"]["moderation_llm_v2"]["decisions"]
+    broken = json.loads(json.dumps(blocked).replace('"violated": true', '"violated": "yes"', 1))
+    assert decisions and broken != blocked
+    assert_invalid("error-403.json", broken)  # a decision's violated is a boolean
 
 
 def test_error_401_and_429_require_a_string_message() -> None:
