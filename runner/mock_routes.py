@@ -301,8 +301,11 @@ def rank(route: Route, request: Incoming) -> tuple[int, ...]:
 
 
 def candidates(routes: list[Route], request: Incoming) -> list[Route]:
-    """The routes whose method and path match the request."""
-    return [route for route in routes if route.method == request.method and route.pattern.match(request.path)]
+    """The routes whose method and path match the request (HEAD is answered by a GET route, as HTTP servers do)."""
+    found = [route for route in routes if route.method == request.method and route.pattern.match(request.path)]
+    if found or request.method != "HEAD":
+        return found
+    return [route for route in routes if route.method == "GET" and route.pattern.match(request.path)]
 
 
 def choose_route(routes: list[Route], request: Incoming) -> Route | None:

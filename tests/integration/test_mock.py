@@ -64,6 +64,15 @@ def test_serves_an_example_by_method_and_path(shipped_mock: MockServer) -> None:
     assert response.json()["data"][0]["id"] == "mistral-medium"
 
 
+def test_head_is_answered_by_the_get_route_without_a_body(shipped_mock: MockServer) -> None:
+    got = httpx.get(f"{shipped_mock.url}/v1/models", headers=KEY)
+    response = httpx.head(f"{shipped_mock.url}/v1/models", headers=KEY)
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-length"] == got.headers["content-length"]
+    assert httpx.head(f"{shipped_mock.url}/v1/models").status_code == 401  # auth as for GET
+
+
 def test_a_path_parameter_matches_any_segment(shipped_mock: MockServer) -> None:
     response = httpx.get(f"{shipped_mock.url}/v1/models/any-model-id", headers=KEY)
     assert response.status_code == 200
