@@ -74,6 +74,7 @@ class Problem:
     hint: str = ""
     source_line: str = ""
     quote_source: bool = True
+    caret_col: int = 0  # where the caret goes in ``source_line`` when masking moved it (else the location's column)
 
 
 class RunnerError(Exception):
@@ -111,8 +112,9 @@ class InputError(RunnerError):
                     pad = " " * len(number)
                     lines.append(f"  {pad} |")
                     lines.append(f"  {number} | {problem.source_line}")
-                    if problem.location.col:
-                        lines.append(f"  {pad} | {' ' * (problem.location.col - 1)}^")
+                    col = problem.caret_col or problem.location.col
+                    if col:
+                        lines.append(f"  {pad} | {' ' * (col - 1)}^")
             if problem.hint:
                 lines.append(f"  hint: {problem.hint}")
             blocks.append("\n".join(lines))

@@ -156,6 +156,9 @@ def _masked(problems: list[Problem], redactor: Redactor) -> list[Problem]:
     for problem in problems:
         problem.message = redactor.mask(problem.message)
         problem.hint = redactor.mask(problem.hint)
+        if problem.source_line and problem.location is not None and problem.location.col:
+            # the caret follows the masked text: a secret before it makes the line shorter
+            problem.caret_col = len(redactor.mask(problem.source_line[: problem.location.col - 1])) + 1
         problem.source_line = redactor.mask(problem.source_line)
     return problems
 

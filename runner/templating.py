@@ -79,7 +79,8 @@ def _random_int(low: int, high: int) -> int:
     try:
         low, high = int(low), int(high)
     except (TypeError, ValueError):
-        raise TemplateError(f"random_int(a, b) takes two whole numbers, got {low!r} and {high!r}") from None
+        # the values are not quoted: one may be a secret, in a form the redactor does not know (repr)
+        raise TemplateError(f"random_int(a, b) takes two whole numbers, got {type(low).__name__} and {type(high).__name__}") from None
     if low > high:
         raise TemplateError(f"random_int(a, b) needs a <= b, got {low} and {high}")
     return random.randint(low, high)

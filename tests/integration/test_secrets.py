@@ -136,7 +136,7 @@ def test_show(run_cli: Any, canary_project: dict[str, Any], args: list[str]) -> 
 def test_show_error_message(run_cli: Any, canary_project: dict[str, Any]) -> None:
     result = run_cli("show", canary_project["collection"], "-e", canary_project["env_file"], "--request", "render error", env=canary_project["env"])
     assert result.exit_code == 2
-    assert "invalid literal for int() with base 10: '****'" in result.stderr
+    assert "random_int(a, b) takes two whole numbers, got str and int" in result.stderr
     assert_no_leak(result.output, "a show error")
 
 
@@ -146,8 +146,19 @@ def test_a_secret_quoted_in_an_input_error_is_masked(run_cli: Any, write: Any) -
     for command in ("run", "validate"):
         result = run_cli(command, str(path), "-e", env_file, env={"RUNNER_CANARY": CANARY})
         assert result.exit_code == 2
-        assert "invalid literal for int() with base 10: '****'" in result.stderr
+        assert "random_int(a, b) takes two whole numbers, got str and int" in result.stderr
         assert_no_leak(result.output, f"{command} error")
+
+
+def test_the_caret_points_at_the_error_in_a_line_a_secret_was_masked_in(run_cli: Any, write: Any) -> None:
+    path = write("c.yaml", f'name: t\nvars: {{tok: {CANARY}, bad: "{{{{ x }}"}}\nsecrets: [tok]\nrequests:\n  - name: a\n    url: http://127.0.0.1:9/\n')
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    quoted = next(line for line in lines if "vars: {tok: ****" in line)
+    caret = lines[lines.index(quoted) + 1]
+    assert caret.index("^") == quoted.index('"{{ x }"')  # under the value, not shifted by the secret's length
+    assert_no_leak(result.output, "input error")
 
 
 def test_a_credential_from_the_command_line_is_a_secret(run_cli: Any, write: Any, echo_server: HTTPServer) -> None:
