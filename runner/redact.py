@@ -105,6 +105,8 @@ class Redactor:
             ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
             self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
         masked = self._pattern.sub(MASK, text)
+        if not masked.endswith(("...", " more characters)")):  # the common case, without a regex search
+            return masked
         cut = _CUT_END.search(masked)
         return self._mask_cut_secret(masked, cut.start()) if cut else masked
 
