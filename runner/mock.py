@@ -308,6 +308,6 @@ def _stop_on_sigterm() -> Any:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is not threading.main_thread():
-        return None
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        return None  # ignored when the process started: it stays ignored, as for a run
     return signal.signal(signal.SIGTERM, interrupt)

@@ -100,12 +100,12 @@ def run_session(settings: RunSettings) -> int:
 
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
-    from .transport import interrupt_anywhere
     from .engine import run_plan
+    from .transport import cancel_on_sigterm, interrupt_anywhere
 
-    # Ctrl-C: the engine records an interrupted run (reports are written), then KeyboardInterrupt reaches the CLI
+    # Ctrl-C or SIGTERM: the engine records an interrupted run and its reports are written (exit 130)
     with interrupt_anywhere(context.blocking):
-        return asyncio.run(run_plan(runs, context, reporters))
+        return asyncio.run(cancel_on_sigterm(run_plan(runs, context, reporters), enabled=not context.blocking))
 
 
 __all__ = ["RunSettings", "run_session"]

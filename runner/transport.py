@@ -20,13 +20,17 @@ pool for each URL scheme when it is first used, so plain-http runs never pay it.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import httpx
+
+
+T = TypeVar("T")
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -34,19 +38,20 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 @contextmanager
-def interrupt_anywhere(blocking: bool = True) -> Iterator[None]:
-    """Ctrl-C (with ``blocking``) and SIGTERM raise ``KeyboardInterrupt`` where the program is, also inside ``asyncio.run``.
+def interrupt_anywhere(enabled: bool = True) -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` where the program is, also inside ``asyncio.run``.
 
+    For blocking runs only (``enabled``): a concurrent run is cancelled at its next
+    ``await`` instead (asyncio.run for Ctrl-C, ``cancel_on_sigterm`` for SIGTERM).
     SIGTERM is how CI services, ``timeout`` and ``docker stop`` cancel a job: it
     ends the run as Ctrl-C does (reports written, exit 130).  A signal that was
-    ignored when the process started (``nohup``, a shell's background job) stays
-    ignored.  Main thread only.
+    ignored when the process started (a shell's background job) stays ignored.
+    Main thread only.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
-    signals = [signal.SIGTERM] + ([signal.SIGINT] if blocking else [])
-    previous = {number: signal.getsignal(number) for number in signals}
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     for number, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(number, _interrupt)  # not default_int_handler: asyncio.run then leaves SIGINT alone
@@ -55,6 +60,21 @@ def interrupt_anywhere(blocking: bool = True) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+async def cancel_on_sigterm(coroutine: Awaitable[T], enabled: bool = True) -> T:
+    """Await ``coroutine``; SIGTERM cancels it at its next ``await``, as ``asyncio.run`` does for Ctrl-C (concurrent runs)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    installed = False
+    if enabled and task is not None and threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        installed = True
+    try:
+        return await coroutine
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 class _BlockingBody(httpx.AsyncByteStream):
