@@ -358,8 +358,6 @@ class _Builder:
                     pointer,
                     f"did you mean {close[0]!r}?" if close else "write {eq: {...}} to compare with a mapping",
                 )
-            if not ops:
-                self.misspelt_operators(value, pointer)
             if "matches" in value and isinstance(value["matches"], str) and "{{" not in value["matches"]:
                 try:
                     re.compile(value["matches"])
@@ -368,17 +366,6 @@ class _Builder:
             if isinstance(value.get("length"), dict):
                 self.predicate(value["length"], f"{pointer}/length")
         return value
-
-    def misspelt_operators(self, value: dict[Any, Any], pointer: str) -> None:
-        """A mapping whose every key looks like an operator (``{lenght: 3}``) is a typo, not an object to compare with."""
-        close = {key: difflib.get_close_matches(str(key), sorted(OPERATORS), n=1, cutoff=0.75) for key in value}
-        if all(close.values()):
-            for key, (operator, *_) in close.items():
-                self.problem(
-                    f"unknown operator {key!r}",
-                    f"{pointer}/{escape_pointer(str(key))}",
-                    f"did you mean {operator!r}? (to compare with an object that has this key, write {{eq: {{...}}}})",
-                )
 
     def jsonpath(self, path: str, pointer: str) -> None:
         from jsonpath_rfc9535 import JSONPathError, compile as compile_path

@@ -261,6 +261,21 @@ def test_unknown_operator_is_reported_as_an_unexpected_key() -> None:
     assert "'gte'" in error.message
 
 
+@pytest.mark.parametrize("typo", ["lenght", "exist", "contians", "mathces", "typ", "not_contain"])
+def test_a_typical_operator_typo_is_an_unknown_key(typo: str) -> None:
+    doc = copy.deepcopy(FULL)
+    doc["requests"][0]["expect"]["json"]["$.object"] = {typo: 1}
+    (error,) = COLLECTION.iter_errors(doc)
+    assert error.validator == "additionalProperties" and repr(typo) in error.message
+
+
+@pytest.mark.parametrize("expected", [{"age": 30}, {"lat": 1.5}, {"types": ["a"]}, {"new": True}, {"min": 1}, {"matched": True}, {"batches": 3}, {"container": "x"}])
+def test_an_object_whose_keys_resemble_operators_is_still_a_value(expected: dict[str, Any]) -> None:
+    doc = copy.deepcopy(FULL)
+    doc["requests"][0]["expect"]["json"]["$.object"] = expected
+    assert COLLECTION.is_valid(doc)
+
+
 @pytest.mark.parametrize(
     ("env", "valid"),
     [
