@@ -119,6 +119,13 @@ class Redactor:
                     return head[:-size] + MASK + text[end:]
         return text
 
+    def mask_lines(self, text: str) -> str:
+        """``mask`` for a text of several lines, any of which may end where it was cut short ("...")."""
+        masked = self.mask(text)
+        if "\n" not in masked or not self._values:
+            return masked
+        return "\n".join(self.mask(line) for line in masked.split("\n"))
+
     def mask_data(self, data: Any) -> Any:
         """A copy of nested data with every string masked (keys included)."""
         if not self._values:

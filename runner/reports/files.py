@@ -17,7 +17,7 @@ import sys
 import tempfile
 import weakref
 from pathlib import Path
-from typing import IO, Any, NoReturn, TextIO
+from typing import IO, Any, Callable, NoReturn, TextIO
 
 from ..errors import ReportError
 from ..redact import Redactor
@@ -70,24 +70,17 @@ class ReportFile:
             self._handle = tempfile.TemporaryFile() if self.to_stdout else open(str(self._temp), "w+b")
         return self._handle
 
-    def remask(self, redactor: Redactor) -> None:
-        """Mask what ``open`` gave again, line by line, with every secret the redactor knows now.
-
-        A report written as the run goes was masked with the secrets known then; a
-        value that became a secret later (a captured token used in ``auth``) is
-        hidden here.  Line by line keeps memory flat; a secret never spans lines
-        (JSON escapes line breaks, and the redactor knows that form).
-        """
+    def rewrite(self, transform: Callable[[IO[bytes], IO[bytes]], None]) -> None:
+        """Replace what ``open`` gave with ``transform(old, new)``, through a scratch file (memory stays flat)."""
         handle = self.open()
         handle.flush()
         handle.seek(0)
-        with tempfile.TemporaryFile(dir=None if self.to_stdout else os.path.dirname(os.path.abspath(self.path))) as masked:
-            for line in handle:
-                masked.write(redactor.mask(line.decode("utf-8", "replace")).encode("utf-8"))
-            masked.seek(0)
+        with self.scratch() as rewritten:
+            transform(handle, rewritten)
+            rewritten.seek(0)
             handle.seek(0)
             handle.truncate()
-            shutil.copyfileobj(masked, handle)
+            shutil.copyfileobj(rewritten, handle)
 
     def scratch(self) -> IO[bytes]:
         """An anonymous temporary file next to the report, for parts written before what must precede them."""

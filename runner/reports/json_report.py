@@ -10,12 +10,14 @@ up a collection, or the run, follow its list.  The text is exactly
 from __future__ import annotations
 
 import json
+import re
 from typing import IO, Any
 
 from .document import Document
 from .streamed import Progress, StreamedReporter, restore
 
 INDENT = "  "
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string literal
 
 
 def format_json(document: Document) -> str:
@@ -72,3 +74,13 @@ class JsonReporter(StreamedReporter):
     def end(self, tail: dict[str, Any], progress: Progress) -> tuple[int, ...]:
         end = "\n" + INDENT + "]" if progress.collections else "]"
         return self._write(progress, end + ",\n" + _members(tail, 0) + "\n}\n")
+
+    def remask(self, source: IO[bytes], target: IO[bytes]) -> None:
+        # every string literal of the indented JSON is on one line
+        def literal(match: re.Match[str]) -> str:
+            text = json.loads(match.group(0))
+            masked = self.redactor.mask_lines(text)
+            return match.group(0) if masked == text else json.dumps(masked, ensure_ascii=False)
+
+        for line in source:
+            target.write(_STRING.sub(literal, line.decode("utf-8")).encode("utf-8"))

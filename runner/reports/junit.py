@@ -11,9 +11,12 @@ suite; the method, URL and status of each request go to its ``<system-out>``.
 
 from __future__ import annotations
 
+import codecs
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import unescape as xml_unescape
 from typing import IO, Any
 
 from ..results import ERROR, FAILED, SKIPPED
@@ -144,6 +147,32 @@ def _body(request: dict[str, Any]) -> list[str]:
     return ["", "response body:", response["body_excerpt"]]
 
 
+_TAG = re.compile(r"<[^>]*>")  # ElementTree escapes every "<" and ">" of text and attribute values
+_ATTRIBUTE = re.compile(r'="([^"]*)"')
+_ATTRIBUTE_ENTITIES = {"&quot;": '"', "&#10;": "\n", "&#13;": "\r", "&#09;": "\t"}
+
+
+def _escape_attribute(text: str) -> str:
+    """An attribute value as ElementTree writes it."""
+    text = xml_escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"})
+    return text
+
+
+def remask_markup(markup: str, mask: Any) -> str:
+    """XML text with every text node and attribute value unescaped, masked with ``mask`` and escaped again."""
+    out: list[str] = []
+    position = 0
+    for tag in _TAG.finditer(markup):
+        out.append(xml_escape(mask(xml_unescape(markup[position : tag.start()]))))
+        text = tag.group(0)
+        if not text.startswith(("<?", "<!")):
+            text = _ATTRIBUTE.sub(lambda value: '="' + _escape_attribute(mask(xml_unescape(value.group(1), _ATTRIBUTE_ENTITIES))) + '"', text)
+        out.append(text)
+        position = tag.end()
+    out.append(xml_escape(mask(xml_unescape(markup[position:]))))
+    return "".join(out)
+
+
 class JunitReporter(StreamedReporter):
     """``--report junit:PATH``, written as the run goes.
 
@@ -205,3 +234,13 @@ class JunitReporter(StreamedReporter):
             shutil.copyfileobj(self.suites, output)
         output.write(end.encode("utf-8"))
         return (0, 0)
+
+    def remask(self, source: IO[bytes], target: IO[bytes]) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        pending = ""
+        for chunk in iter(lambda: source.read(1 << 16), b""):
+            pending += decoder.decode(chunk)
+            complete = pending.rfind(">") + 1  # a text node is masked whole: up to the tag after it
+            target.write(remask_markup(pending[:complete], self.redactor.mask_lines).encode("utf-8"))
+            pending = pending[complete:]
+        target.write(remask_markup(pending + decoder.decode(b"", final=True), self.redactor.mask_lines).encode("utf-8"))

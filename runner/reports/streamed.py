@@ -13,7 +13,8 @@ written, and the report ends with the requests that were completely written.
 
 A value can become a secret after requests that show it were written (a token
 captured without ``secret: true``, then used in ``auth``): the file is then masked
-once more when the run is done (``ReportFile.remask``).
+once more when the run is done (``remask``): each text value is decoded, masked
+and encoded again, so the file stays valid and escaped forms are found.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class StreamedReporter(FileReporter):
         self._close_scratches()
         if self.failure is None and self._masked_at is not None and self.redactor.generation > self._masked_at:
             try:  # a value became a secret after requests that show it were written (a captured token used in auth)
-                self.output.remask(self.redactor)
+                self.output.rewrite(self.remask)
             except OSError as exc:
                 self.failure = exc
         if self.failure is not None:
@@ -171,6 +172,10 @@ class StreamedReporter(FileReporter):
 
     def end(self, tail: dict[str, Any], progress: Progress) -> tuple[int, ...]:
         """Write what comes after the collections; the report is then complete."""
+        raise NotImplementedError
+
+    def remask(self, source: IO[bytes], target: IO[bytes]) -> None:
+        """Copy the complete report, every text value in it masked with every secret known now."""
         raise NotImplementedError
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from runner.reports.files import ReportFile
 from runner.reports.github import escape_data, escape_property, format_annotations, workspace_path
 from runner.reports.html import format_html, format_when, pretty_body
 from runner.reports.json_report import JsonReporter, format_json
-from runner.reports.junit import JunitReporter, format_junit
+from runner.reports.junit import JunitReporter, format_junit, remask_markup
 from runner.reports.markdown import code, code_block, escape, format_markdown
 from runner.results import ERROR, FAILED, PASSED, SKIPPED, Attempt, CheckResult, CollectionResult, RequestResult, RunResult, SentRequest
 
@@ -160,6 +160,16 @@ def _junit(run: RunResult) -> Any:
     root = etree.fromstring(text.encode("utf-8"))
     XSD.assertValid(root)
     return root
+
+
+def test_remasking_junit_markup_changes_nothing_but_secrets() -> None:
+    text = format_junit(build_document(sample_run(), redactor()))
+    assert remask_markup(text, lambda value: value) == text  # unescape, then escape again, gives the same bytes
+    late = 'say "hi" & <bye>\n\tnow'  # a value with every character ElementTree escapes in text and attributes
+    marked = text.replace('name="chat"', f'name="{late}"'.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"hi"', "&quot;hi&quot;").replace("\n", "&#10;").replace("\t", "&#09;"), 1)
+    masked = remask_markup(marked, lambda value: value.replace(late, "****"))
+    assert 'name="****"' in masked and "bye" not in masked
+    XSD.assertValid(etree.fromstring(masked.encode("utf-8")))
 
 
 def test_junit_validates_and_counts() -> None:
