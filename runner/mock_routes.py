@@ -35,6 +35,8 @@ from .model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
 from .render import render_method
 from .templating import HELPER_NAMES, TemplateError, Templates, is_template
 
+ANY_METHOD = "*"  # a templated method that only a real run can render matches any method
+
 _PLACEHOLDER = "\x00"
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
@@ -149,7 +151,7 @@ def build_routes(collections: list[CollectionSpec], templates: Templates, scopes
             is_json = spec.body is not None and spec.body.kind == "json"
             body = resolve(spec.body.value, values, templates) if is_json and spec.body is not None else None
             example = resolve_stream(spec.example, templates, values)  # done, event_delay_ms may be templates
-            method = render_method(spec.method, values, templates)
+            method = _route_method(spec.method, values, templates)
             routes.append(
                 Route(
                     method, pattern, literal, f"{method} {label}", collection.name, spec, example,
@@ -157,6 +159,12 @@ def build_routes(collections: list[CollectionSpec], templates: Templates, scopes
                 )
             )
     return routes
+
+
+def _route_method(method: str, values: Mapping[str, Any], templates: Templates) -> str:
+    """The route's method; ``ANY_METHOD`` when it is a template that needs a captured value (a wildcard, as for paths)."""
+    resolved = resolve(method, values, templates)
+    return ANY_METHOD if isinstance(resolved, Wildcard) else render_method(method, dict(values), templates)
 
 
 def resolve(value: Any, values: Mapping[str, Any], templates: Templates) -> Any:
@@ -302,7 +310,7 @@ def rank(route: Route, request: Incoming) -> tuple[int, ...]:
 
 def candidates(routes: list[Route], request: Incoming) -> list[Route]:
     """The routes whose method and path match the request (HEAD is answered by a GET route, as HTTP servers do)."""
-    found = [route for route in routes if route.method == request.method and route.pattern.match(request.path)]
+    found = [route for route in routes if route.method in (request.method, ANY_METHOD) and route.pattern.match(request.path)]
     if found or request.method != "HEAD":
         return found
     return [route for route in routes if route.method == "GET" and route.pattern.match(request.path)]

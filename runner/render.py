@@ -195,7 +195,10 @@ def render_method(method: str, values: dict[str, Any], templates: Templates) -> 
     """The request's method: a template such as ``"{{ verb }}"`` rendered, upper-cased and checked to be an HTTP token."""
     if not is_template(method):
         return method
-    rendered = _text(templates.render(method, values)).upper()
+    text = _text(templates.render(method, values))
+    if text.startswith("<captured:"):  # runner show: a value only a real run captures, shown as such
+        return text
+    rendered = text.upper()
     if not METHOD_TOKEN.fullmatch(rendered):
         raise TemplateError(f"method {method!r} gave {rendered!r}, which is not an HTTP method")
     return rendered

@@ -327,3 +327,25 @@ def test_a_templated_method_is_rendered_everywhere(run_cli, write, httpserver: H
     assert refused.exit_code == 2
     assert "method '{{ verb }}' gave 'GE T', which is not an HTTP method" in refused.stderr
     assert len(httpserver.log) == 1  # the first run only: nothing sent with exit 2
+
+
+def test_a_method_from_a_captured_value_runs_against_the_mock_and_shows_as_captured(run_cli, write) -> None:
+    path = write("c.yaml", """name: verbs
+base_url: "{{ base_url }}"
+requests:
+  - name: first
+    url: /first
+    capture: {verb: "$.verb"}
+    example: {status: 200, json: {verb: put}}
+  - name: second
+    method: "{{ verb }}"
+    url: /second
+    expect: {status: 200}
+    example: {status: 200, json: {ok: true}}
+""")
+    result = run_cli("run", str(path), "--mock")  # the mock matches that route by path, whatever the method
+    assert result.exit_code == 0, result.output
+    assert "PUT    second" in result.stdout
+    shown = run_cli("show", str(path), "--request", "second", "--var", "base_url=http://127.0.0.1:9")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("<captured:verb> http://127.0.0.1:9/second")
