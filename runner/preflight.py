@@ -58,6 +58,8 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                 if name == "base_url":
                     hint += "; or run against the built-in mock with --mock"
                 producer = _captured_by(collection, name)
+                if producer is not None and ("default" in text or "defined" in text):
+                    continue  # a template that guards a captured value ("is defined", "| default") copes without it
                 if producer is not None and producer.index not in wanted:
                     hint = f"{name!r} is captured by {producer.name!r}, which the selection (-k) leaves out: select it too"
                 elif producer is not None:
