@@ -349,3 +349,21 @@ requests:
     shown = run_cli("show", str(path), "--request", "second", "--var", "base_url=http://127.0.0.1:9")
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.startswith("<captured:verb> http://127.0.0.1:9/second")
+
+
+def test_a_lone_surrogate_in_a_json_body_is_a_failed_check_not_a_crash(run_cli, write, httpserver: HTTPServer, tmp_path) -> None:
+    httpserver.expect_request("/odd").respond_with_data('{"id": "\\ud800", "emoji": "\\ud83d\\ude00"}', content_type="application/json")
+    path = write("c.yaml", collection(httpserver, """  - name: odd
+    url: /odd
+    expect: {json: {"$.id": x, "$.emoji": "\U0001F600"}}
+    capture: {id: "$.id"}
+  - name: after
+    url: /odd
+"""))
+    report = tmp_path / "r.json"
+    result = run_cli("run", str(path), "--report", f"json:{report}")
+    assert result.exit_code == 1, result.output
+    assert 'expected "x", got "\ufffd"' in result.stdout  # the lone one replaced; the pair is one character, and matches
+    assert "internal error" not in result.output
+    requests = json.loads(report.read_text(encoding="utf-8"))["collections"][0]["requests"]
+    assert [request["outcome"] for request in requests] == ["failed", "passed"]

@@ -35,6 +35,8 @@ CASES = [
     ("contains-substring-fails", {"contains": "xml"}, "application/json", False),
     ("contains-list-item", {"contains": 2}, [1, 2, 3], True),
     ("contains-object-key", {"contains": "a"}, {"a": 1}, True),
+    ("contains-object-with-a-list-is-false-not-a-crash", {"contains": ["a"]}, {"a": 1}, False),
+    ("contains-object-key", {"contains": "a"}, {"a": 1}, True),
     ("not-contains", {"not_contains": "error"}, "all good", True),
     ("not-contains-fails", {"not_contains": "good"}, "all good", False),
     ("matches", {"matches": "^mistral-"}, "mistral-small", True),
