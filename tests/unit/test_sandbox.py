@@ -135,7 +135,7 @@ def test_python_yaml_tags_are_an_error_not_an_object(run_cli: Any, write: Any, p
     value = value.format(marker=marker)
     collection = write("c.yaml", f"name: t\nvars:\n  x: {value}\nrequests:\n  - name: a\n    url: http://127.0.0.1:9/\n")
     environment = write("env.yaml", f"x: {value}\n")
-    schema = write("schema.yaml", f"type: object\nx: {value}\n")
+    write("schema.yaml", f"type: object\nx: {value}\n")
     with_schema = write("s.yaml", "name: t\nrequests:\n  - name: a\n    url: http://127.0.0.1:9/\n    expect:\n      schema: schema.yaml\n")
     for args in (["validate", str(collection)], ["run", str(collection)], ["validate", str(with_schema), "-e", str(environment)], ["validate", str(with_schema)]):
         result = run_cli(*args)
