@@ -17,7 +17,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import unescape as xml_unescape
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from ..results import ERROR, FAILED, SKIPPED
 from .document import Document, failure_lines, stream_text, where
@@ -154,11 +154,10 @@ _ATTRIBUTE_ENTITIES = {"&quot;": '"', "&#10;": "\n", "&#13;": "\r", "&#09;": "\t
 
 def _escape_attribute(text: str) -> str:
     """An attribute value as ElementTree writes it."""
-    text = xml_escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"})
-    return text
+    return xml_escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"})
 
 
-def remask_markup(markup: str, mask: Any) -> str:
+def remask_markup(markup: str, mask: Callable[[str], str]) -> str:
     """XML text with every text node and attribute value unescaped, masked with ``mask`` and escaped again."""
     out: list[str] = []
     position = 0
