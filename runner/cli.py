@@ -105,7 +105,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("--no-color", is_flag=True, help="No colours (also when NO_COLOR is set or output is not a terminal).")
 @_traceback_option
-def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, reports: tuple[str, ...], selection: str | None, bail: bool, jobs: int, data_file: str | None, iterations: int, timeout: float | None, retries: int | None, insecure: bool, ca_cert: str | None, client_cert: str | None, allow_outside_refs: bool, allow_outside_files: bool, verbose: bool, quiet: bool, no_color: bool, traceback: bool) -> None:
+def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, traceback: bool, **options: Any) -> None:
     """Run collections (files, or folders of *.yaml) and check every response."""
 
     def action() -> int:
@@ -114,13 +114,9 @@ def run(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...],
 
         if verbose and quiet:
             raise UsageError("-v and -q cannot be used together")
-        settings = RunSettings(
-            paths=list(paths), env_file=env_file, cli_vars=list(cli_vars), mock=mock, reports=list(reports),
-            selection=selection, bail=bail, jobs=jobs, data_file=data_file, iterations=iterations,
-            timeout=timeout, retries=retries, insecure=insecure, ca_cert=ca_cert, client_cert=client_cert,
-            allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files, verbose=verbose, quiet=quiet,
-            color=_color(no_color),
-        )
+        # every other option maps by name onto RunSettings: a new option is a decorator and a field, nothing here
+        fields = {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
+        settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), **fields)
         return run_session(settings)
 
     _guard(traceback, action)
