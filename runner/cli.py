@@ -193,5 +193,10 @@ def _color(no_color: bool) -> bool:
     return sys.stdout.isatty()
 
 
+from .interop.commands import register as _register_interop  # noqa: E402  (click only: start-up stays light)
+
+_register_interop(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
