@@ -38,6 +38,7 @@ class RunSettings:
     quiet: bool = False
     color: bool = False
     stdout: Any = None
+    shard: str | None = None
     rate: str | None = None  # paid APIs (runner/llm): --rate, --budget, --max-requests
     budget: float | None = None
     max_requests: int | None = None
@@ -63,7 +64,7 @@ def run_session(settings: RunSettings) -> int:
             server = MockServer(verbose=settings.verbose)
             mock_url = server.start()
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files)
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, _shard(settings.shard))
         )
         redactor = plan.redactor
         options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files)
@@ -110,6 +111,14 @@ def _paid_run(settings: RunSettings, plan: Any) -> Any:
     environment = plan.environment.settings if plan.environment is not None else {}
     paid = PaidSettings(budget=settings.budget, max_requests=settings.max_requests, rate=settings.rate, environment=environment, mock=settings.mock)
     return PaidRun(paid, plan.collections, plan.redactor)
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    from .shard import parse_shard
+
+    return parse_shard(text)
 
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
