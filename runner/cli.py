@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _variables_options(func: F) -> F:
-    func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats collection vars, environment and data rows). VALUE is JSON when it parses, else text.")(func)
+    func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats collection vars, environment and data rows). VALUE is JSON when it parses and reads back as typed (5, true, [1, 2]); else text (12e45, 007, 1.10 stay text).")(func)
     func = click.option("-e", "--env", "env_file", type=click.Path(dir_okay=False), help="Environment file (YAML mapping of variables, with optional 'secrets').")(func)
     return func
 
@@ -125,16 +125,22 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_variables_options
+@click.option("--mock", is_flag=True, help="Check as 'run --mock' would: base_url is the built-in mock's.")
 @_outside_refs_option
 @_outside_files_option
 @_traceback_option
-def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
-    """Check collections without sending anything: format, templates, variables, schemas, examples."""
+def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
+    """Check collections without sending anything: format, templates, variables, schemas, examples.
+
+    It rejects whatever 'run' with the same options would reject before sending.
+    """
 
     def action() -> int:
         from .plan import PlanInput, build_plan
 
-        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0", allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files), check_saved_examples=True)
+        # the same preflight as run: without --mock there is no base_url unless the input sets one
+        mock_url = "http://127.0.0.1:0" if mock else None
+        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url=mock_url, allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files), check_saved_examples=True)
         if any(isinstance(c.tls.verify, str) or c.tls.client_cert for c in plan.collections):  # httpx only when needed
             from .http import HttpClients
 
