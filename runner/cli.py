@@ -94,6 +94,7 @@ def main() -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
 @click.option("--iterations", type=click.IntRange(min=1), default=1, show_default=True, help="Run every collection N times.")
+@click.option("--shard", metavar="K/N", help="Run only shard K of N: a stable, balanced share of the collection files (for CI matrices; see docs/scale.md).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--retries", type=click.IntRange(min=0), help="Retry each request up to N times (see docs/format.md#retries).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
@@ -193,10 +194,33 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
     _guard(traceback, action)
 
 
+@main.command("merge-reports")
+@click.argument("kind", type=click.Choice(["junit", "json"]), metavar="junit|json")
+@click.argument("output", metavar="OUT")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@_traceback_option
+def merge_reports_command(kind: str, output: str, inputs: tuple[str, ...], force: bool, traceback: bool) -> None:
+    """Join the JUnit or JSON reports of several shards (run --shard K/N) into one."""
+
+    def action() -> int:
+        from .reports.merge import merge_reports
+
+        click.echo(merge_reports(kind, output, list(inputs), force), err=True)
+        return EXIT_OK
+
+    _guard(traceback, action)
+
+
 def _color(no_color: bool) -> bool:
     if no_color or "NO_COLOR" in os.environ:
         return False
     return sys.stdout.isatty()
+
+
+from .interop.commands import register as _register_interop  # noqa: E402  (click only: start-up stays light)
+
+_register_interop(main)
 
 
 if __name__ == "__main__":  # pragma: no cover
