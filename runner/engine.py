@@ -236,10 +236,10 @@ async def run_request(
         try:
             if paid is not None:
                 await paid.before_send(collection, request, result, client, context.sleep)
-            response = await send(client, request, context.stream_reader, cookies)
+            response = await send(client, request, context.stream_reader, cookies, redactor)
             if paid is not None and paid.after_attempt(request, response):  # 401 with an OAuth2 token: a new token, once
                 await paid.before_send(collection, request, result, client, context.sleep)
-                response = await send(client, request, context.stream_reader, cookies)
+                response = await send(client, request, context.stream_reader, cookies, redactor)
                 paid.after_attempt(request, response)
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
