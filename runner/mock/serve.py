@@ -80,6 +80,11 @@ def load_and_serve(server: MockServer, settings: MockSettings, url: str) -> list
         found, warnings = openapi_routes(path, len(routes))
         routes += found
         notes += warnings
+    if not routes:  # a mock that answers nothing is a mistake, not a server
+        from ..errors import InputError, Problem
+
+        hint = "give a request a saved response to serve, e.g. example: {status: 200, json: {ok: true}} (see docs/mock.md)"
+        raise InputError(Problem(f"nothing to serve: no request in {', '.join(settings.paths)} has an example", None, hint))
     server.serve_routes(routes, templates, schemas)
     return [server._mask(note) for note in notes]
 
