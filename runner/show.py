@@ -49,6 +49,8 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
             request = render_request(collection, spec, scope, plan.templates, RunOptions(allow_outside_files=allow_outside_files))
         except TemplateError as exc:
             raise UsageError(f"request {spec.name!r}: {scope.redactor.mask(exc.message)}") from None
+        if request.oauth2 is not None:  # fetched only by a real run (and masked like any credential header)
+            request.headers.append(("Authorization", "Bearer <oauth2 token>"))
         if output_format == "http":
             text = format_http(request, scope.redactor)
         else:
