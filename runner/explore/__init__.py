@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ..errors import EXIT_FAILED, EXIT_OK
+from ..errors import EXIT_FAILED, EXIT_OK, SaveError
 from ..results import FAILED, PASSED, RunResult
 
 
@@ -58,7 +58,8 @@ class Explorer:
         self.examples: dict[str, dict[int, dict[str, Any]]] = {}  # path -> request index -> example
         self.unsaved: dict[tuple[str, str], str] = {}  # (path, request) -> why it was not saved
         self.drift: dict[tuple[str, str], Any] = {}  # (collection, request) -> list of changes, or None without an example
-        self.sources = {collection.path: collection.source.text if collection.source is not None else None for collection in plan.collections}
+        # the text as on disk, line endings and all (the loader's text has them normalised); None when it moved since the load
+        self.sources = {collection.path: _raw_text(collection) for collection in plan.collections} if settings.save_examples else {}
         if self.state is not None:
             self._note_files()
 
@@ -118,9 +119,11 @@ class Explorer:
         for (path, name), reason in self.unsaved.items():
             self.printer.write([("example not saved: ", "yellow"), (f"{name} ({reason})", "")])
         for path, examples in self.examples.items():
-            source = self.sources.get(path)
-            if source is None or not examples:
+            if not examples:
                 continue
+            source = self.sources.get(path)
+            if source is None:
+                raise SaveError(f"{path} changed on disk during the run: examples not saved (run again to save them)")
             changed = save_examples(path, source, examples)
             if changed and self.state is not None:
                 with open(path, encoding="utf-8", newline="") as file:
@@ -152,6 +155,17 @@ class Explorer:
         files |= {path for path in (self.settings.env_file, self.settings.data_file) if path}
         files |= {str(path) for path in self.plan.schemas.paths}
         self.state.files = {os.path.abspath(path) for path in files}
+
+
+def _raw_text(collection: Any) -> str | None:
+    """The collection file as it is on disk, if it still holds what was loaded."""
+    try:
+        with open(collection.path, encoding="utf-8", newline="") as file:
+            raw = file.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    loaded = collection.source.text if collection.source is not None else None
+    return raw if loaded is None or raw.replace("\r\n", "\n") == loaded.replace("\r\n", "\n") else None
 
 
 __all__ = ["ExploreState", "Explorer", "explorer_for", "wants_pane"]

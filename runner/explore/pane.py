@@ -70,7 +70,7 @@ def format_body(body: bytes, text: str, content_type: str, redactor: Redactor, m
     if data is not None:
         pretty = json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False)
         return _cut([[(printable(line), "json")] for line in pretty.split("\n")], max_lines, len(pretty.encode()))
-    masked = redactor.mask_lines(text)
+    masked = redactor.mask_lines(text[:-1] if text.endswith("\n") else text)  # the last line's newline ends it, it adds no line
     if len(masked) > MAX_CHARS:
         masked = masked[:MAX_CHARS]
     lines = [[(printable(line), "")] for line in masked.split("\n")]
@@ -128,13 +128,13 @@ class Pane:
         else:
             from rich.text import Text
 
-            text = Text(end=end)
+            text = Text()
             for chunk, style in line:
                 if style == "json":
                     text.append_text(_highlight_json(chunk))
                 else:
                     text.append(chunk, style=style or None)
-            self._console.print(text, end="")
+            self._console.print(text, end=end)
         self.file.flush()
 
     def title(self, name: str, method: str, url: str) -> None:

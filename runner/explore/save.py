@@ -38,7 +38,8 @@ def build_example(response: Any, scope: Scope) -> tuple[dict[str, Any] | None, s
     if response.truncated:
         return None, "the response is larger than the size limit"
     example: dict[str, Any] = {"status": response.status}
-    headers = {name.lower(): value for name, value in response.headers.items() if name.lower() in KEPT_HEADERS and name.lower() not in CREDENTIAL_HEADERS}
+    received = {name.lower(): value for name, value in response.headers.items()}
+    headers = {name: received[name] for name in KEPT_HEADERS if name in received and name not in CREDENTIAL_HEADERS}
     if headers:
         example["headers"] = headers
     content_type = response.headers.get("content-type", "").lower()
@@ -156,8 +157,23 @@ def _line_end(text: str, index: int) -> int:
     return end - 1 if end > 0 and text[end - 1] == "\r" else end
 
 
+class _ExampleDumper(yaml.SafeDumper):
+    """Block style as people write it: lists indented under their key, text of several lines as a ``|`` block."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
+        return super().increase_indent(flow, False)
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> Any:
+    style = "|" if "\n" in value.rstrip("\n") else None  # PyYAML falls back to quotes where a block cannot hold the text
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ExampleDumper.add_representer(str, _text)
+
+
 def _block(data: dict[str, Any], indent: int, newline: str) -> str:
-    dumped = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
+    dumped = yaml.dump(data, Dumper=_ExampleDumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
     return newline.join((" " * indent + line) if line else line for line in dumped.rstrip("\n").split("\n"))
 
 

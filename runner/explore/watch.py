@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any, Callable, Iterator
 
-from ..errors import EXIT_INTERRUPTED, RunnerError
+from ..errors import EXIT_INTERRUPTED, RunnerError, UsageError
 from . import ExploreState
 
 STEP_MS = 50  # changes closer together than this are one change
@@ -31,6 +31,10 @@ def watch_session(settings: Any, report_error: Callable[[RunnerError], None], st
     """Run, then run again on every change of an input file; return 130 on Ctrl-C."""
     from ..session import run_session
 
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError as exc:
+        raise UsageError("--watch needs the watchfiles package: pip install 'runner[watch]'") from exc
     state = ExploreState()
     settings.explore_state = state
     out = settings.stdout or sys.stdout
