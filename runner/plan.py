@@ -37,6 +37,7 @@ class PlanInput:
     allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
     request_names: list[str] = field(default_factory=list)  # --request NAME: exact names
     carried: dict[str, dict[str, tuple[Any, bool]]] = field(default_factory=dict)  # --watch: path -> name -> (captured value, secret)
+    widen: Any = None  # --watch: (collection, selected, scope, templates) -> selected, with the producers of missing captures
 
 
 @dataclass
@@ -116,6 +117,8 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
                 scope = build_scope(layers, templates, redactor)
                 for name, (value, secret) in request.carried.get(collection.path, {}).items():
                     scope.capture(name, value, secret)  # --watch: what the last run captured stands in for requests not selected now
+                if request.widen is not None and not firsts:
+                    selected = request.widen(collection, selected, scope, templates)
                 key = (id(collection), frozenset(scope.values))
                 if key not in checked:
                     checked.add(key)

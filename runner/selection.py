@@ -33,7 +33,7 @@ def select_by_names(names: Iterable[str], wanted: list[str]) -> set[str]:
     missing = [name for name in wanted if name not in known]
     if missing:
         name = missing[0]
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         folded = [item for item in known if item.casefold() == name.casefold() or name.casefold() in item.casefold()]
         hints = list(dict.fromkeys(folded + close))[:3]
         hint = f"; did you mean {' or '.join(repr(item) for item in hints)}?" if hints else f" (requests: {', '.join(repr(item) for item in known[:10])}{', ...' if len(known) > 10 else ''})"

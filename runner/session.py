@@ -67,9 +67,10 @@ def run_session(settings: RunSettings) -> int:
 
             server = MockServer(verbose=settings.verbose)
             mock_url = server.start()
+        state = settings.explore_state  # --watch: captures carried from the last run
         plan = build_plan(
             PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files,
-                      settings.request_names, settings.explore_state.carried if settings.explore_state is not None else {})
+                      request_names=settings.request_names, carried=state.carried if state else {}, widen=state.widen if state else None)
         )
         redactor = plan.redactor
         options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files)

@@ -29,6 +29,27 @@ class ExploreState:
     files: set[str] = field(default_factory=set)
     written: dict[str, str] = field(default_factory=dict)  # path -> the text --save-examples wrote (not a change to re-run for)
 
+    @staticmethod
+    def widen(collection: Any, selected: tuple[int, ...], scope: Any, templates: Any) -> tuple[int, ...]:
+        """``selected`` and the earlier requests that capture a value they use and no run has captured yet."""
+        from ..templating import iter_strings
+
+        raw = collection.source.data.get("requests") if collection.source is not None and isinstance(collection.source.data, dict) else None
+        if not isinstance(raw, list):
+            return selected
+        wanted, queue = set(selected), list(selected)
+        while queue:
+            index = queue.pop()
+            names: set[str] = set()
+            for text in iter_strings(raw[index]):
+                names |= templates.names(text)
+            for name in sorted(names - scope.values.keys()):
+                producer = next((spec for spec in collection.requests[:index] if any(capture.name == name for capture in spec.captures)), None)
+                if producer is not None and producer.index not in wanted:
+                    wanted.add(producer.index)
+                    queue.append(producer.index)
+        return tuple(sorted(wanted))
+
 
 def wants_pane(settings: Any, plan: Any, tty: bool) -> bool:
     """``--show``, or a terminal and exactly one request selected (the Postman case: one request, read its answer)."""
