@@ -38,6 +38,7 @@ class RunSettings:
     quiet: bool = False
     color: bool = False
     stdout: Any = None
+    shard: str | None = None
     request_names: list[str] = field(default_factory=list)  # --request NAME (exact, repeatable)
     show: bool = False  # --show: the response pane (runner/explore/pane.py)
     watch: bool = False  # --watch: cli.py hands the run to runner/explore/watch.py
@@ -69,7 +70,7 @@ def run_session(settings: RunSettings) -> int:
             mock_url = server.start()
         state = settings.explore_state  # --watch: captures carried from the last run
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files,
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, _shard(settings.shard),
                       request_names=settings.request_names, carried=state.carried if state else {}, widen=state.widen if state else None)
         )
         redactor = plan.redactor
@@ -112,6 +113,14 @@ def run_session(settings: RunSettings) -> int:
         return EXIT_INTERRUPTED
     code = EXIT_OK if result.ok else EXIT_FAILED
     return explorer.finish(result, code) if explorer is not None else code
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    from .shard import parse_shard
+
+    return parse_shard(text)
 
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
