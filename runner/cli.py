@@ -167,14 +167,14 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 @main.command()
 @click.argument("path", metavar="PATH")
 @click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
-@click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["http", "curl", "httpie", "python"]), default="http", show_default=True, help="http: the HTTP message; curl, httpie: a shell command line; python: httpx code. Secrets from the environment are read from it, others are ****.")
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")
 @_outside_refs_option
 @_outside_files_option
 @_traceback_option
 def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
-    """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
+    """Print requests fully rendered, as HTTP or as a curl, HTTPie or Python command, with secrets masked."""
 
     def action() -> int:
         from .show import show_requests
