@@ -50,6 +50,7 @@ class Plan:
     templates: Templates
     schemas: SchemaStore
     redactor: Redactor
+    environment: EnvironmentSpec | None = None
 
 
 def parse_var(text: str) -> tuple[str, Any]:
@@ -173,7 +174,7 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
     if not runs and request.selection:
         named = f" among --request {', '.join(repr(name) for name in request.request_names)}" if request.request_names else ""
         raise UsageError(f"-k {request.selection!r} selects no request{named}")
-    return Plan(runs, collections, templates, schemas, redactor)
+    return Plan(runs, collections, templates, schemas, redactor, environment)
 
 
 def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row: dict[str, Any] | None, cli_values: dict[str, Any]) -> list[Layer]:

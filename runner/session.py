@@ -39,6 +39,9 @@ class RunSettings:
     color: bool = False
     stdout: Any = None
     shard: str | None = None
+    rate: str | None = None  # paid APIs (runner/llm): --rate, --budget, --max-requests
+    budget: float | None = None
+    max_requests: int | None = None
     request_names: list[str] = field(default_factory=list)  # --request NAME (exact, repeatable)
     show: bool = False  # --show: the response pane (runner/explore/pane.py)
     watch: bool = False  # --watch: cli.py hands the run to runner/explore/watch.py
@@ -98,6 +101,7 @@ def run_session(settings: RunSettings) -> int:
             keep_details=settings.verbose or any(reporter.wants_details for reporter in file_reporters),
             keep_results=any(reporter.needs_run_results for reporter in file_reporters),  # else memory stays flat
         )
+        context.paid = _paid_run(settings, plan)
         sending = True
         result: RunResult = _run(plan.runs, context, [console, *file_reporters])
     except (RunnerError, KeyboardInterrupt, BrokenPipeError):
@@ -113,6 +117,15 @@ def run_session(settings: RunSettings) -> int:
         return EXIT_INTERRUPTED
     code = EXIT_OK if result.ok else EXIT_FAILED
     return explorer.finish(result, code) if explorer is not None else code
+
+
+def _paid_run(settings: RunSettings, plan: Any) -> Any:
+    """The run's ``llm.PaidRun``: usage and cost always; budget, pacing and OAuth2 tokens when asked for."""
+    from .llm import PaidRun, PaidSettings
+
+    environment = plan.environment.settings if plan.environment is not None else {}
+    paid = PaidSettings(budget=settings.budget, max_requests=settings.max_requests, rate=settings.rate, environment=environment, mock=settings.mock)
+    return PaidRun(paid, plan.collections, plan.redactor)
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
