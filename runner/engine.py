@@ -73,7 +73,9 @@ class RunContext:
     keep_details: bool = True  # False: passed requests get no sent request, response headers or checks (no reporter shows them)
     keep_results: bool = True  # False: only failed and broken requests stay in the RunResult, the others are counted
     sleep: Callable[[float], Any] = asyncio.sleep
+    observe: Callable[..., None] | None = None  # (collection, spec, scope, response, result): the explore tools (runner/explore)
     stop: bool = field(default=False)
+    traceback: bool = False  # --traceback: print (masked) the traceback of a request's internal error
     paid: Any = None  # llm.PaidRun: budget, pacing, OAuth2 tokens, usage and cost (None: none of it)
 
     @property
@@ -82,13 +84,14 @@ class RunContext:
         return self.jobs <= 1
 
 
-def select_requests(collection: CollectionSpec, expression: str | None) -> tuple[int, ...]:
-    """Indexes of the requests whose name or tags match ``-k`` (all when no expression)."""
+def select_requests(collection: CollectionSpec, expression: str | None, names: list[str] | None = None) -> tuple[int, ...]:
+    """Indexes of the requests named by ``--request`` (when given) whose name or tags match ``-k`` (all when neither)."""
+    specs = [spec for spec in collection.requests if not names or spec.name in names]
     if not expression:
-        return tuple(range(len(collection.requests)))
+        return tuple(spec.index for spec in specs)
     from .selection import matches
 
-    return tuple(spec.index for spec in collection.requests if matches(expression, spec.name, spec.tags))
+    return tuple(spec.index for spec in specs if matches(expression, spec.name, spec.tags))
 
 
 async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: list[Reporter]) -> RunResult:
@@ -202,7 +205,35 @@ async def run_request(
     iteration: int | None = None,
     cookies: SessionCookies | None = None,
 ) -> RequestResult:
-    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's."""
+    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's.
+
+    The safety net: an exception nobody expected (a bug, or an input class not
+    yet handled) makes this request an error, masked, and the run goes on.
+    """
+    try:
+        return await _run_request(collection, spec, scope, context, client, iteration, cookies)
+    except Exception as exc:  # noqa: BLE001 - never the end of the run; Ctrl-C and cancellation pass (BaseException)
+        result = _base_result(collection, spec, iteration, ERROR)
+        result.error_kind = "internal"
+        detail = " ".join(str(getattr(exc, "message", None) or exc).split())
+        result.error = scope.redactor.mask(f"internal error: {type(exc).__name__}: {detail} (run again with --traceback for details)")
+        if context.traceback:
+            import sys
+            import traceback
+
+            sys.stderr.write(scope.redactor.mask_lines("".join(traceback.format_exception(exc))))
+        return result
+
+
+async def _run_request(
+    collection: CollectionSpec,
+    spec: RequestSpec,
+    scope: Scope,
+    context: RunContext,
+    client: Any,
+    iteration: int | None,
+    cookies: SessionCookies | None,
+) -> RequestResult:
     redactor = scope.redactor
     result = _base_result(collection, spec, iteration, PASSED)
     paid = context.paid
@@ -270,7 +301,9 @@ async def run_request(
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
     if any(not check.passed for check in checks):
         result.outcome = FAILED
-    elif not context.keep_details:  # read by no reporter of this run: not worth masking
+    if context.observe is not None:
+        context.observe(collection, spec, scope, response, result)
+    if result.outcome != FAILED and not context.keep_details:  # read by no reporter of this run: not worth masking
         result.checks, result.response_headers = [], []
         return result
     if result.outcome == FAILED or context.keep_bodies:
