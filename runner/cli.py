@@ -156,14 +156,14 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 @main.command()
 @click.argument("path", metavar="PATH")
 @click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
-@click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["http", "curl", "httpie", "python"]), default="http", show_default=True, help="http: the HTTP message; curl, httpie: a shell command line; python: httpx code. Secrets from the environment are read from it, others are ****.")
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")
 @_outside_refs_option
 @_outside_files_option
 @_traceback_option
 def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
-    """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
+    """Print requests fully rendered, as HTTP or as a curl, HTTPie or Python command, with secrets masked."""
 
     def action() -> int:
         from .show import show_requests
@@ -176,19 +176,23 @@ def show(path: str, request_name: str | None, output_format: str, env_file: str 
 
 
 @main.command("mock")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH|OPENAPI...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True, help="Port (0 picks a free one).")
 @_variables_options
+@click.option("--dynamic", is_flag=True, help="Answer a request no example fits with a body generated from its response schema.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated (--dynamic) bodies: the same seed, the same bodies.")
+@click.option("--strict-auth", is_flag=True, help="Demand the exact credential the collections render (default: any non-empty one of the right kind).")
+@click.option("--no-cors", is_flag=True, help="Send no CORS headers and answer no preflight OPTIONS.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request served.")
 @_traceback_option
-def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, traceback: bool) -> None:
-    """Serve every request's saved example over HTTP until Ctrl-C."""
+def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], dynamic: bool, seed: int, strict_auth: bool, no_cors: bool, verbose: bool, traceback: bool) -> None:
+    """Serve every request's saved example (or an OpenAPI document) over HTTP until Ctrl-C."""
 
     def action() -> int:
         from .mock import serve_forever
 
-        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars))
+        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed)
         return EXIT_OK
 
     _guard(traceback, action)

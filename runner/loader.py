@@ -468,6 +468,9 @@ class _Builder:
             done=_unless_template(data.get("done", True), bool),
             event_delay_ms=_unless_template(data.get("event_delay_ms", 0), float),
             location=self.loc(pointer),
+            template=bool(data.get("template", False)),
+            request_schema=self.schema_ref(data["request_schema"], f"{pointer}/request_schema") if "request_schema" in data else None,
+            dynamic=bool(data.get("dynamic", False)),
         )
 
 

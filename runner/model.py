@@ -120,6 +120,9 @@ class ExampleSpec:
     done: Raw = True  # bool, or a template
     event_delay_ms: Raw = 0.0  # milliseconds, or a template
     location: Location | None = None
+    template: bool = False  # the mock renders the body per incoming request (``request`` in scope)
+    request_schema: SchemaRef | None = None  # the mock answers 422 to a body this schema refuses
+    dynamic: bool = False  # the mock answers with a response generated from ``expect.schema``
 
 
 @dataclass(frozen=True)
