@@ -10,24 +10,12 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    """A pytest-httpserver that answers concurrent requests."""
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    if httpserver.is_running():
-        httpserver.stop()
 
 
 def collection_text(base_url: str, names: list[str], extra: str = "") -> str:
@@ -60,10 +48,10 @@ def assert_paced(arrivals: list[float], interval: float) -> None:
     assert max(arrivals) - min(arrivals) >= (len(arrivals) - 1) * interval - JITTER, gaps(arrivals)
 
 
-def test_rate_spaces_requests_to_a_host_across_jobs_as_the_server_sees_them(run_cli: Any, write: Any, project: Path, server: HTTPServer) -> None:
+def test_rate_spaces_requests_to_a_host_across_jobs_as_the_server_sees_them(run_cli: Any, write: Any, project: Path, threaded_server: HTTPServer) -> None:
     arrivals: list[float] = []
-    server.expect_request("/ping").respond_with_handler(recording(arrivals))
-    base = server.url_for("")
+    threaded_server.expect_request("/ping").respond_with_handler(recording(arrivals))
+    base = threaded_server.url_for("")
     for number in range(3):  # three collections, three workers, one host: one rate for all of them
         write(f"suite/c{number}.yaml", collection_text(base, [f"c{number} r{index}" for index in range(2)]))
     result = run_cli("run", str(project / "suite"), "--jobs", "3", "--rate", "5/s", "--no-color", cwd=project)
@@ -73,10 +61,10 @@ def test_rate_spaces_requests_to_a_host_across_jobs_as_the_server_sees_them(run_
     assert "waited" in result.stdout and "rate 5/s for http://127.0.0.1:" in result.stdout
 
 
-def test_the_collection_rate_applies_and_the_command_line_beats_it(run_cli: Any, write: Any, project: Path, server: HTTPServer) -> None:
+def test_the_collection_rate_applies_and_the_command_line_beats_it(run_cli: Any, write: Any, project: Path, threaded_server: HTTPServer) -> None:
     arrivals: list[float] = []
-    server.expect_request("/ping").respond_with_handler(recording(arrivals))
-    path = write("paced.yaml", collection_text(server.url_for(""), ["a", "b", "c"], extra="rate: 1/s\n"))
+    threaded_server.expect_request("/ping").respond_with_handler(recording(arrivals))
+    path = write("paced.yaml", collection_text(threaded_server.url_for(""), ["a", "b", "c"], extra="rate: 1/s\n"))
     result = run_cli("run", str(path), "--rate", "8/s", "--no-color", cwd=project)  # the collection alone would take 2 s
     assert result.exit_code == 0, result.output
     assert_paced(arrivals, 0.125)
@@ -120,10 +108,10 @@ class CountingDown:
 
 
 @pytest.mark.parametrize(("style", "window"), [("openai", 0.5), ("ietf", 1.0)], ids=["openai-headers", "ietf-ratelimit"])
-def test_adaptive_pacing_waits_for_the_window_before_the_server_refuses(run_cli: Any, write: Any, project: Path, server: HTTPServer, style: str, window: float) -> None:
+def test_adaptive_pacing_waits_for_the_window_before_the_server_refuses(run_cli: Any, write: Any, project: Path, threaded_server: HTTPServer, style: str, window: float) -> None:
     counter = CountingDown(limit=2, window=window, style=style)
-    server.expect_request("/ping").respond_with_handler(counter)
-    path = write("paced.yaml", collection_text(server.url_for(""), ["r1", "r2", "r3", "r4", "r5"]))
+    threaded_server.expect_request("/ping").respond_with_handler(counter)
+    path = write("paced.yaml", collection_text(threaded_server.url_for(""), ["r1", "r2", "r3", "r4", "r5"]))
     result = run_cli("run", str(path), "--no-color", "--report", "json:run.json", cwd=project)
     assert result.exit_code == 0, result.output
     assert counter.refused == 0  # it slowed down before a 429, not after one
