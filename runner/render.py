@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .model import Assertion, AuthSpec, CollectionSpec, RequestSpec
 from .redact import CREDENTIAL_HEADERS
@@ -150,6 +150,7 @@ def render_request(
     url = join_url(base, _text(render(spec.url, values)))
     if options.mock_url:
         url = _point_at_mock(url, options.mock_url)
+    _register_userinfo(url, redactor)
 
     params = {**collection.params, **spec.params}
     rendered_params = _pairs({name: render(value, values) for name, value in params.items()})
@@ -189,6 +190,18 @@ def render_request(
 
         request.events = render_events(spec.expect.events, templates, values)
     return request
+
+
+def _register_userinfo(url: str, redactor: Any) -> None:
+    """``http://user:PASSWORD@host/``: the password is a secret, and the ``Basic`` header httpx builds from it."""
+    try:
+        parts = urlsplit(url)
+        username, password = parts.username, parts.password
+    except ValueError:  # not a URL urllib can split (a bad port): httpx refuses it when it is sent
+        return
+    if password:
+        redactor.add(password)  # as written, percent-encoded or not
+        redactor.add_basic(unquote(username or ""), unquote(password))
 
 
 def render_method(method: str, values: dict[str, Any], templates: Templates) -> str:
