@@ -48,6 +48,7 @@ class Plan:
     templates: Templates
     schemas: SchemaStore
     redactor: Redactor
+    environment: EnvironmentSpec | None = None
 
 
 def parse_var(text: str) -> tuple[str, Any]:
@@ -173,7 +174,7 @@ def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bo
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
         raise UsageError(f"-k {request.selection!r} selects no request")
-    return Plan(runs, collections, templates, schemas, redactor)
+    return Plan(runs, collections, templates, schemas, redactor, environment)
 
 
 def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row: dict[str, Any] | None, cli_values: dict[str, Any]) -> list[Layer]:
