@@ -129,14 +129,23 @@ class Redactor:
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``****``."""
-        if not text or not (self._values or self._words):
+        pattern = self.pattern()
+        if not text or pattern is None:
             return text
-        if self._pattern is None:
-            self._pattern = self._compile()
-        masked = self._pattern.sub(MASK, text)
+        masked = pattern.sub(MASK, text)
         if "..." not in masked or not self._cut_values:  # the common case, without a regex search
             return masked
         return self._mask_cuts(masked)
+
+    def forms(self) -> frozenset[str]:
+        """Every text the redactor masks: the secrets and their encoded forms."""
+        return frozenset(self._values | self._words)
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """The regular expression that finds every secret (``None``: nothing to mask)."""
+        if self._pattern is None and (self._values or self._words):
+            self._pattern = self._compile()
+        return self._pattern
 
     def _compile(self) -> re.Pattern[str]:
         alternatives = []
@@ -214,6 +223,44 @@ def _encoded_forms(text: str) -> set[str]:
             once = json.dumps(form, ensure_ascii=ascii_only)[1:-1]
             forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
     return forms
+
+
+class StreamMasker:
+    """Masks a text that arrives in pieces (a streamed answer, token by token): a secret cut across two pieces is still masked.
+
+    ``feed`` returns what can be shown now; it holds back the end of the text that
+    could still be the start of a secret (as many characters as the longest secret,
+    less one, and never past a line break when no secret holds one).
+    """
+
+    def __init__(self, redactor: Redactor):
+        self.redactor = redactor
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        """The masked text that is safe to show after ``text`` arrives."""
+        self.pending += text
+        values = self.redactor.forms()
+        if not values:
+            return self.flush()
+        keep = max(len(value) for value in values)  # a short secret is masked as a word: the character after it decides
+        if not any("\n" in value for value in values) and "\n" in self.pending:
+            keep = min(keep, len(self.pending) - self.pending.rindex("\n") - 1)
+        cut = len(self.pending) - keep
+        if cut <= 0:
+            return ""
+        pattern = self.redactor.pattern()
+        if pattern is not None:
+            for match in pattern.finditer(self.pending):
+                if match.start() < cut < match.end():  # never cut inside a secret: it is whole already
+                    cut = match.end()
+        shown, self.pending = self.pending[:cut], self.pending[cut:]
+        return self.redactor.mask(shown)
+
+    def flush(self) -> str:
+        """Everything held back, masked (the stream ended)."""
+        shown, self.pending = self.pending, ""
+        return self.redactor.mask(shown)
 
 
 def _masked_first_cookie(match: re.Match[str]) -> str:
