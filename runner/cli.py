@@ -89,7 +89,14 @@ def main() -> None:
 @_variables_options
 @click.option("--mock", is_flag=True, help="Serve every request's saved example from a loopback server and run against it.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
-@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words with and/or/not and parentheses.")
+@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words (or \"quoted phrases\") with and/or/not and parentheses.")
+@click.option("--request", "request_names", multiple=True, metavar="NAME", help="Run only the request with this exact name (spaces and all). Repeatable.")
+@click.option("-s", "--show", is_flag=True, help="Response pane: status, headers, pretty body, streams live (implied on a terminal when one request is selected).")
+@click.option("--watch", is_flag=True, help="Run again whenever a collection, environment, data or schema file read changes; Ctrl-C stops.")
+@click.option("--save-examples", is_flag=True, help="Save each passed response as its request's example: (edits the YAML in place, secrets templated or masked).")
+@click.option("--save-failed", is_flag=True, help="With --save-examples: save failed responses too.")
+@click.option("--diff-examples", is_flag=True, help="List how each response's JSON shape differs from its saved example (drift).")
+@click.option("--fail-on-drift", is_flag=True, help="With --diff-examples: exit 1 when any response drifted from its example.")
 @click.option("--bail", is_flag=True, help="Stop at the first failed request.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
@@ -100,6 +107,9 @@ def main() -> None:
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle (PEM) to verify servers with, instead of every collection's 'verify'.")
 @click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate and its key (one PEM file), instead of every collection's 'client_cert'.")
+@click.option("--rate", metavar="COUNT/UNIT", help="Pace requests to each host: 5/s, 60/m, 100/10s (beats the environment's and collections' rate; see docs/llm.md).")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="AMOUNT", help="Stop sending before the run could spend more than AMOUNT, in the price table's currency (see docs/llm.md).")
+@click.option("--max-requests", type=click.IntRange(min=0), metavar="N", help="Send at most N requests; the rest are reported skipped (exit 1).")
 @_outside_refs_option
 @_outside_files_option
 @click.option("-v", "--verbose", is_flag=True, help="Print every request and response (secrets masked).")
@@ -118,6 +128,10 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
         # every other option maps by name onto RunSettings: a new option is a decorator and a field, nothing here
         fields = {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
         settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), **fields)
+        if settings.watch:
+            from .explore.watch import watch_session
+
+            return watch_session(settings, lambda error: click.echo(error.format(), err=True))
         return run_session(settings)
 
     _guard(traceback, action)
@@ -176,19 +190,23 @@ def show(path: str, request_name: str | None, output_format: str, env_file: str 
 
 
 @main.command("mock")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH|OPENAPI...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True, help="Port (0 picks a free one).")
 @_variables_options
+@click.option("--dynamic", is_flag=True, help="Answer a request no example fits with a body generated from its response schema.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated (--dynamic) bodies: the same seed, the same bodies.")
+@click.option("--strict-auth", is_flag=True, help="Demand the exact credential the collections render (default: any non-empty one of the right kind).")
+@click.option("--no-cors", is_flag=True, help="Send no CORS headers and answer no preflight OPTIONS.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request served.")
 @_traceback_option
-def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, traceback: bool) -> None:
-    """Serve every request's saved example over HTTP until Ctrl-C."""
+def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], dynamic: bool, seed: int, strict_auth: bool, no_cors: bool, verbose: bool, traceback: bool) -> None:
+    """Serve every request's saved example (or an OpenAPI document) over HTTP until Ctrl-C."""
 
     def action() -> int:
         from .mock import serve_forever
 
-        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars))
+        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed)
         return EXIT_OK
 
     _guard(traceback, action)

@@ -61,6 +61,8 @@ class RenderedRequest:
     stream: str = "auto"
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
     events: Any = None  # expect.events, rendered (an EventsSpec)
+    oauth2: Any = None  # auth: oauth2, rendered (``oauth2.OAuth2Credentials``): the engine gets the token before sending
+    name: str = ""  # the request's name (the --show pane titles a live stream with it)
 
     def full_url(self) -> str:
         """The URL with the query parameters appended, as it is sent."""
@@ -162,7 +164,12 @@ def render_request(
             headers[name.lower()] = (name, _text(render(value, values)))
 
     auth = spec.auth or collection.auth
-    if auth is not None:
+    oauth2 = None
+    if auth is not None and auth.kind == "oauth2":
+        from .oauth2 import oauth2_credentials
+
+        oauth2 = oauth2_credentials(auth.value, lambda value: templates.render_text(value, values), redactor)
+    elif auth is not None:
         _apply_auth(auth, values, templates, headers, rendered_params, redactor)
     for lower, (_, value) in headers.items():
         if lower in CREDENTIAL_HEADERS:
@@ -171,7 +178,7 @@ def render_request(
             if credential and scheme.lower() in ("bearer", "basic", "token"):
                 redactor.add(credential)
 
-    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream)
+    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream, oauth2=oauth2, name=spec.name)
     if spec.body is not None:
         _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
     request.headers = list(headers.values())
