@@ -182,7 +182,7 @@ class _Importer:
         self.scripts(item, out, notes, target)
         self.example(item.get("response"), out)
         for text in _strings(out):
-            target.uses |= {_var(m) for m in _VAR.findall(text) if not m.startswith(("$", "env.", "env["))}
+            target.uses |= {m for m in _VAR.findall(text) if re.fullmatch(r"\w+", m)}
         if notes:
             target.notes[len(target.requests)] = notes
         target.requests.append(out)

@@ -37,6 +37,7 @@ _SECRET_VALUE = re.compile(
 )
 _ENV_REF = re.compile(r"^\{\{\s*env\.(\w+)\s*\}\}$")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+MIN_SECRET = 4  # a field value shorter than this is no credential ("t", "on"): left as it is
 _SCHEMES = ("bearer", "basic", "token", "digest", "apikey", "api-key", "key")
 
 
@@ -151,7 +152,7 @@ class SecretBook:
         if isinstance(value, list):
             return [self.data(item, key) for item in value]
         if isinstance(value, str):
-            if key and is_credential_name(key) and not _harmless_field(key):
+            if key and is_credential_name(key) and not _harmless_field(key) and len(value) >= MIN_SECRET:
                 return self.hide(_hint_from_name(key), value)
             return self.text(value)
         return value
