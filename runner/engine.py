@@ -293,7 +293,7 @@ async def _run_request(
     _fill_response(result, response, redactor, context.keep_details)
     view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
     if paid is not None:
-        paid.account(collection, request, response, view.json if response.events is None and "json" in result.content_type else None, result)
+        paid.account(collection, request, response, view, result)
     checks = check_response(spec, request, view, response, context)
     checks.extend(capture_values(spec.captures, view, scope, result.captures))
     result.checks = checks
