@@ -51,6 +51,15 @@ from .redact import shorten
 from .render import RenderedRequest
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One redirect followed: the 3xx status, its ``Location``, and the URL that answered."""
+
+    status: int
+    location: str
+    url: str
+
+
 @dataclass
 class HttpResponse:
     """A received response, fully read (or cut at the size limit)."""
@@ -66,6 +75,7 @@ class HttpResponse:
     events: list[Any] | None = None
     first_event_ms: float | None = None
     stream_error: str = ""
+    hops: list[Hop] = field(default_factory=list)  # every redirect followed, in order
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,10 +154,25 @@ class SessionCookies:
         self.jar = httpx.Cookies()
         self._redactor = redactor
 
-    def attach(self, request: httpx.Request) -> None:
-        """Add the ``Cookie`` header the jar holds for ``request``'s URL (a ``Cookie`` header already set wins)."""
-        if self.jar:
+    def attach(self, request: httpx.Request, own: str | None = None) -> None:
+        """Add the jar's cookies for ``request``'s URL to its ``Cookie`` header (or to ``own``, the request's own line).
+
+        The request's own cookies come first and win over the jar's of the same
+        name (as in curl and Hurl); the jar's others are added after them.
+        """
+        own = own if own is not None else request.headers.get("cookie")
+        if not self.jar:
+            if own is not None:
+                request.headers["Cookie"] = own
+            return
+        if own is None:
             self.jar.set_cookie_header(request)
+            return
+        probe = httpx.Request(request.method, request.url)
+        self.jar.set_cookie_header(probe)
+        names = {part.partition("=")[0].strip() for part in own.split(";") if part.strip()}
+        added = [part.strip() for part in probe.headers.get("cookie", "").split(";") if part.strip() and part.partition("=")[0].strip() not in names]
+        request.headers["Cookie"] = "; ".join([own.strip().rstrip(";"), *added]) if added else own
 
     def receive(self, response: httpx.Response) -> None:
         """Keep the cookies ``response`` sets, and mark each value secret."""
@@ -208,22 +233,26 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         outgoing = client.build_request(
             request.method,
             _with_params(request.url, request.params),
-            headers=request.headers,
+            headers=_wire_headers(request.headers),
             content=request.content,
             data=_form_mapping(request.form),
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
         )
         redirects = 0
+        hops: list[Hop] = []
+        own_cookie, first_host = outgoing.headers.get("cookie"), outgoing.url.host
+        auth = httpx.DigestAuth(*request.digest) if request.digest is not None else httpx.USE_CLIENT_DEFAULT
         while True:
             if cookies is not None:  # again on every redirect hop: httpx drops the Cookie header there
-                cookies.attach(outgoing)
-            response = await client.send(outgoing, stream=True)
+                cookies.attach(outgoing, own_cookie if outgoing.url.host == first_host else None)
+            response = await client.send(outgoing, stream=True, auth=auth)
             if cookies is not None:
                 cookies.receive(response)
             if not (request.follow_redirects and response.is_redirect and response.next_request is not None):
                 break
             await response.aclose()
+            hops.append(Hop(response.status_code, response.headers.get("location", ""), str(response.url)))
             redirects += 1
             if redirects > request.max_redirects:
                 raise TransportError(f"too many redirects (more than {request.max_redirects})", "redirects")
@@ -244,6 +273,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             await response.aclose()
         result.http_version = response.http_version
         result.redirects = redirects
+        result.hops = hops
         result.url = str(response.url)
         return result
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -253,6 +283,11 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
     except UnicodeEncodeError as exc:  # httpx encodes header values as ASCII
         bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
         raise TransportError(f"cannot send the request: a header holds the non-ASCII text {bad!r} (headers are ASCII: percent-encode or base64 it)", "request") from exc
+
+
+def _wire_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str | bytes]]:
+    """Header values as sent: a value that is not ASCII goes as UTF-8 bytes, as curl and Hurl send it."""
+    return [(name, value if value.isascii() else value.encode("utf-8")) for name, value in headers]
 
 
 def _with_params(url: str, params: list[tuple[str, str]]) -> Any:
