@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .model import Assertion, ExpectSpec
-from .predicates import bytes_literal, evaluate_extra, status_holds
+from .predicates import bytes_literal, evaluate_extra, status_holds, status_text
 from .query import MISSING, header_value, json_value
 from .redact import shorten
 from .results import CheckResult
@@ -97,7 +97,7 @@ def show(value: Any, limit: int = 120) -> str:
     if value is MISSING:
         return "(nothing)"
     if isinstance(value, (bytes, bytearray)):  # a bounded excerpt of any size of body
-        return shorten(f"hex {bytes(value[:64]).hex()}{'...' if len(value) > 64 else ''} ({len(value)} bytes)", max(limit, 60))
+        return shorten(f"{bytes(value[:limit])!r} ({len(value)} bytes)", max(limit, 60) + 20)  # escaped, so the redactor still finds a secret
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
     else:
@@ -245,8 +245,8 @@ def _evaluate_filtered(predicate: dict[str, Any], actual: Any, text_actual: bool
     steps = describe(predicate["filters"])
     try:
         value = apply_filters(predicate["filters"], actual)
-    except FilterError as exc:
-        return False, f"{steps}: {exc}"
+    except FilterError as exc:  # its message names the filter
+        return False, f"{exc}" if len(predicate["filters"]) == 1 else f"{steps}: {exc}"
     ok, text = evaluate(rest or {"exists": True}, value, text_actual and isinstance(value, str))
     return ok, f"{steps} {text}" + ("" if ok else f" (the filters gave {show(value)})")
 
@@ -310,7 +310,8 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
         return check_target(assertion, predicate, response)
     if kind == "status":
         ok = status_matches(predicate, response.status)
-        return CheckResult("status", "", ok, show(predicate), str(response.status), "" if ok else "unexpected status", loc)
+        expected = status_text(predicate) if isinstance(predicate, dict) else show(predicate)
+        return CheckResult("status", "", ok, expected, str(response.status), "" if ok else "unexpected status", loc)
     if kind == "max_ms":
         ok = response.elapsed_ms <= float(predicate)
         return CheckResult("max_ms", "", ok, f"<= {predicate} ms", f"{response.elapsed_ms:.0f} ms", "" if ok else "too slow", loc)

@@ -22,6 +22,7 @@ from .errors import TransportError
 from .http import HttpClients, HttpResponse, SessionCookies, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
 from .polling import delay_seconds, poll_delay, still_waiting
+from .targets import binary_excerpt, is_binary, plain_value
 from .query import MISSING, header_value, json_value, regex_value
 from .redact import MASK
 from .render import RenderedRequest, RunOptions, is_skipped, render_request
@@ -262,7 +263,7 @@ async def run_request(
         result.checks, result.response_headers = [], []
         return result
     if result.outcome == FAILED or context.keep_bodies:
-        result.body_excerpt = redactor.mask(_excerpt(view.text))
+        result.body_excerpt = redactor.mask(_excerpt(view.text) if not is_binary(response) else binary_excerpt(response.body))
     for check in checks:
         check.expected = redactor.mask(check.expected)
         check.actual = redactor.mask(check.actual)
@@ -347,7 +348,7 @@ def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope:
             continue
         scope.capture(capture.name, value, capture.secret)
         if captured is not None:
-            captured[capture.name] = MASK if capture.name in scope.secret_names else value
+            captured[capture.name] = MASK if capture.name in scope.secret_names else plain_value(value)
     return failures
 
 

@@ -238,6 +238,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             data=_form_mapping(request.form),
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
+            extensions={"runner_http2": True} if request.http2 else None,
         )
         redirects = 0
         hops: list[Hop] = []

@@ -125,3 +125,11 @@ def status_holds(predicate: dict[str, Any], status: int, evaluate: Callable[...,
         if not ok:
             return False
     return True
+
+
+_SYMBOLS = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<=", "in": "one of", "not": "not"}
+
+
+def status_text(predicate: dict[str, Any]) -> str:
+    """A status operator mapping as people write it: ``>= 500``, ``!= 200``."""
+    return ", ".join(f"{_SYMBOLS.get(op, op)} {value}" for op, value in predicate.items())

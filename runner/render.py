@@ -60,6 +60,7 @@ class RenderedRequest:
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
     events: Any = None  # expect.events, rendered (an EventsSpec)
     digest: tuple[str, str] | None = None  # auth: {digest: ...}, answered in http.send
+    http2: bool = False  # offer HTTP/2 (transport.py)
 
     def full_url(self) -> str:
         """The URL with the query parameters appended, as it is sent."""
@@ -189,6 +190,12 @@ def render_request(
     request.follow_redirects = bool(follow) if follow is not None else False
     max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
     request.max_redirects = int(max_redirects) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
+    request.http2 = bool(_first(spec.http2, collection.http2, values, templates))
+    if request.http2:
+        import importlib.util
+
+        if importlib.util.find_spec("h2") is None:
+            raise TemplateError("http2: true needs the h2 package: pip install 'runner[http2]'")
     limit = _first(spec.max_response_bytes, collection.max_response_bytes, values, templates)
     request.max_response_bytes = int(limit) if limit is not None else (options.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES)
 

@@ -206,3 +206,27 @@ def capture_target(capture: Any, view: Any) -> Any:
     if capture.source == "cookie":
         return cookie_value(view.headers, capture.expr, capture.attribute or "value")
     return xpath_value(capture.expr, view.body, view.headers.get("content-type", ""), view.cache)
+
+
+def is_binary(response: Any) -> bool:
+    """A body that is not text in its declared charset (a NUL byte, or bytes the charset cannot decode)."""
+    body = response.body[:4096]
+    if b"\x00" in body:
+        return True
+    text = response.text[:4096] if len(response.body) <= 4096 else body.decode("utf-8", errors="replace")
+    return "\ufffd" in text and b"\xef\xbf\xbd" not in body  # a replacement the server did not send
+
+
+def binary_excerpt(body: bytes, limit: int = 512) -> str:
+    """A bounded view of a body that is not text: its bytes escaped as in Python (ASCII stays readable, so the redactor still finds a secret)."""
+    more = f" ... ({len(body) - limit} more bytes)" if len(body) > limit else ""
+    return f"({len(body)} bytes, not text) {bytes(body[:limit])!r}{more}"
+
+
+def plain_value(value: Any) -> Any:
+    """A captured value as reports show it: bytes as hex, a date as ISO 8601, JSON values as they are."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -31,6 +31,7 @@ import httpx
 
 
 T = TypeVar("T")
+HTTP2_EXTENSION = "runner_http2"  # set on a request that offers HTTP/2 (``http2: true``)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -126,17 +127,20 @@ class RunTransport(httpx.AsyncBaseTransport):
         self._blocking = blocking
         self._pools: dict[str, httpx.AsyncBaseTransport] = {}
 
-    def _pool(self, scheme: str) -> httpx.AsyncBaseTransport:
+    def _pool(self, scheme: str, http2: bool = False) -> httpx.AsyncBaseTransport:
         tls = scheme == "https"  # any other scheme goes to the plain pool, which rejects what it cannot send
-        pool = self._pools.get("https" if tls else "http")
+        http2 = http2 and tls  # HTTP/2 is offered by ALPN in the TLS handshake; plain http stays HTTP/1.1
+        key = ("https" if tls else "http") + ("/2" if http2 else "")
+        pool = self._pools.get(key)
         if pool is None:
             kind: Any = BlockingTransport if self._blocking else httpx.AsyncHTTPTransport
-            pool = self._pools["https" if tls else "http"] = kind(verify=self._ssl_context() if tls else False, limits=self._limits, trust_env=False)
+            settings: dict[str, Any] = {"http2": True} if http2 else {}
+            pool = self._pools[key] = kind(verify=self._ssl_context() if tls else False, limits=self._limits, trust_env=False, **settings)
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the pool for its scheme."""
-        return await self._pool(request.url.scheme).handle_async_request(request)
+        """Send ``request`` through the pool for its scheme (and HTTP version offer: ``http2: true``)."""
+        return await self._pool(request.url.scheme, bool(request.extensions.get(HTTP2_EXTENSION))).handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close every pool."""
