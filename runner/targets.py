@@ -191,7 +191,7 @@ def _check_hops(predicate: list[Any], hops: list[dict[str, Any]], loc: Any) -> A
         for field, sub in want.items():
             ok, text = evaluate(sub, hop[field], field != "status")
             if not ok:
-                return CheckResult("redirects", f"[{index}].{field}", False, text, show(hop[field]), f"hop {index + 1} of {len(hops)}: {field} mismatch", loc)
+                return CheckResult("redirects", f"hop {index + 1}/{len(hops)} {field}", False, text, show(hop[field]), f"hop {index + 1} of {len(hops)}: {field} mismatch", loc)
     return CheckResult("redirects", "", True, expected_text, actual, "", loc)
 
 
