@@ -346,7 +346,7 @@ def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope:
             reason = view.json_error if capture.source == "json" and view.json_error else "nothing matched"
             failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", "(nothing)", reason, capture.location))
             continue
-        scope.capture(capture.name, value, capture.secret)
+        scope.capture(capture.name, value, capture.secret or (capture.source == "cookie" and capture.attribute in ("", "value")))  # a cookie value is a credential
         if captured is not None:
             captured[capture.name] = MASK if capture.name in scope.secret_names else plain_value(value)
     return failures

@@ -173,7 +173,7 @@ def _check_cookie(name: str, predicate: Any, response: Any, loc: Any) -> Any:
         wanted.append(f"{attribute} {text}")
         if not ok:
             failed.append((attribute, text))
-    actual = "; ".join(f"{key}={show(value, 60)}" for key, value in cookie.items() if key in checks)
+    actual = "; ".join(f"{key}={show(cookie.get(key, MISSING), 60)}" for key in checks)
     if failed:
         return CheckResult("cookie", name, False, ", ".join(f"{a} {t}" for a, t in failed), actual, "cookie mismatch", loc)
     return CheckResult("cookie", name, True, ", ".join(wanted), actual, "", loc)
