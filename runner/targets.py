@@ -6,6 +6,7 @@ Shared by ``expect`` (``assertions.check_assertion``) and ``capture``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .query import MISSING
@@ -209,12 +210,32 @@ def capture_target(capture: Any, view: Any) -> Any:
 
 
 def is_binary(response: Any) -> bool:
-    """A body that is not text in its declared charset (a NUL byte, or bytes the charset cannot decode)."""
-    body = response.body[:4096]
-    if b"\x00" in body:
+    """A body that is not text: a control byte (NUL, ESC...), or mostly bytes its charset cannot decode.
+
+    Text with a few bad bytes is still shown as text, with replacement characters.
+    """
+    head = response.body[:4096]
+    if _CONTROL.search(head):
         return True
-    text = response.text[:4096] if len(response.body) <= 4096 else body.decode("utf-8", errors="replace")
-    return "\ufffd" in text and b"\xef\xbf\xbd" not in body  # a replacement the server did not send
+    text = head.decode(_charset(response), errors="replace") if head else ""
+    bad = text.count("\ufffd") - head.count(b"\xef\xbf\xbd")  # replacements the server did not send
+    return bool(text) and bad * 2 > len(text)
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
+
+
+def _charset(response: Any) -> str:
+    import codecs
+
+    for part in response.headers.get("content-type", "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            try:
+                return codecs.lookup(value.strip('"')).name
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def binary_excerpt(body: bytes, limit: int = 512) -> str:

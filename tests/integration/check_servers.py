@@ -187,3 +187,14 @@ def serve_h2(context: ssl.SSLContext, body: bytes = b'{"ok": true}') -> Iterator
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+def run_requests(run_cli: Any, write: Any, base: str, requests: str, *flags: str) -> Any:
+    """Write ``requests`` (YAML list items) as ``c.yaml`` against ``base`` and run it."""
+    path = write("c.yaml", f"name: c\nbase_url: {base}\nrequests:\n{requests}")
+    return run_cli("run", str(path), *flags)
+
+
+def failure_lines(result: Any) -> list[str]:
+    """The console's failed-check lines (``x ...``), stripped."""
+    return [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("x ")]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from check_servers import HTML, PNG_HEAD, XML, CheckApp, serve_app
+from check_servers import HTML, PNG_HEAD, XML, CheckApp, failure_lines, run_requests, serve_app
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +21,6 @@ def app() -> CheckApp:
 def base(app: CheckApp) -> Iterator[str]:
     with serve_app(app) as url:
         yield url
-
-
-def run_requests(run_cli: Any, write: Any, base: str, requests: str, *flags: str) -> Any:
-    path = write("c.yaml", f"name: c\nbase_url: {base}\nrequests:\n{requests}")
-    return run_cli("run", str(path), *flags)
-
-
-def failure_lines(result: Any) -> list[str]:
-    return [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("x ")]
 
 
 PNG = PNG_HEAD + b"\x00\xff"

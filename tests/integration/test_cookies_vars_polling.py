@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 import trustme
-from check_servers import DIGEST_PASSWORD, DIGEST_USER, CheckApp, serve_app, serve_h2
+from check_servers import DIGEST_PASSWORD, DIGEST_USER, CheckApp, failure_lines, run_requests, serve_app, serve_h2
 from fault_servers import serve
 
 
@@ -21,15 +21,6 @@ def app() -> CheckApp:
 def base(app: CheckApp) -> Iterator[str]:
     with serve_app(app) as url:
         yield url
-
-
-def run_requests(run_cli: Any, write: Any, base: str, requests: str, *flags: str) -> Any:
-    path = write("c.yaml", f"name: c\nbase_url: {base}\nrequests:\n{requests}")
-    return run_cli("run", str(path), *flags)
-
-
-def failure_lines(result: Any) -> list[str]:
-    return [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("x ")]
 
 
 def test_cookie_values_and_attributes_are_checked_and_captured(run_cli: Any, write: Any, base: str, project: Path) -> None:
