@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .model import Assertion, ExpectSpec
+from .model import DEFAULT_STATUS_TARGET, Assertion, ExpectSpec
 from .predicates import bytes_literal, evaluate_extra, status_holds, status_text
 from .query import MISSING, header_value, json_value
 from .redact import shorten
@@ -310,7 +310,10 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
         return check_target(assertion, predicate, response)
     if kind == "status":
         ok = status_matches(predicate, response.status)
-        expected = status_text(predicate) if isinstance(predicate, dict) else show(predicate)
+        if target == DEFAULT_STATUS_TARGET:
+            expected = "2xx or 3xx (expect has no status)"
+        else:
+            expected = status_text(predicate) if isinstance(predicate, dict) else show(predicate)
         return CheckResult("status", "", ok, expected, str(response.status), "" if ok else "unexpected status", loc)
     if kind == "max_ms":
         ok = response.elapsed_ms <= float(predicate)
@@ -327,7 +330,55 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
         return CheckResult(kind, target, False, _expected_text(predicate), "(no JSON)", response.json_error, loc)
     actual = json_value(target, document)
     ok, expected = evaluate(predicate, actual)
-    return CheckResult("json", target, ok, expected, show(actual), "" if ok else "value mismatch", loc)
+    if ok:
+        return CheckResult("json", target, ok, expected, show(actual), "", loc)
+    expected, shown = describe_mismatch(predicate, actual, expected, target)
+    return CheckResult("json", target, ok, expected, shown, "value mismatch", loc)
+
+
+def describe_mismatch(predicate: Any, actual: Any, expected: str, root: str = "$") -> tuple[str, str]:
+    """(expected, actual) texts for a failed check that point at the difference, not at two cut-off dumps.
+
+    A failed ``length`` says the length found; a failed comparison of two documents lists the
+    first differences by JSONPath.
+    """
+    operators = isinstance(predicate, dict) and predicate and all(key in _operators() for key in predicate)
+    if operators and "length" in predicate and _length(actual) is not None and not evaluate({"length": predicate["length"]}, actual)[0]:
+        return expected, f"length {_length(actual)}"
+    wanted = predicate.get("eq", MISSING) if operators and len(predicate) == 1 else (MISSING if operators else predicate)
+    if isinstance(wanted, (dict, list)) and isinstance(actual, (dict, list)):
+        differences = json_differences(wanted, actual, root)
+        if differences:
+            more = f" (and {len(differences) - 3} more differences)" if len(differences) > 3 else ""
+            return "; ".join(f"{path} = {show(want, 60)}" for path, want, _ in differences[:3]), "; ".join(f"{path} = {show(got, 60)}" for path, _, got in differences[:3]) + more
+    return expected, show(actual)
+
+
+def json_differences(expected: Any, actual: Any, path: str = "$", limit: int = 50) -> list[tuple[str, Any, Any]]:
+    """(JSONPath, expected, actual) for each place two JSON documents differ, first ``limit`` of them."""
+    out: list[tuple[str, Any, Any]] = []
+    stack = [(path, expected, actual)]
+    while stack and len(out) < limit:
+        where, want, got = stack.pop()  # depth first, in document order (children pushed reversed)
+        if isinstance(want, dict) and isinstance(got, dict):
+            children = []
+            for key in list(want) + [k for k in got if k not in want]:
+                child = f"{where}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)) else f"{where}[{json.dumps(key)}]"
+                children.append((child, want.get(key, MISSING), got.get(key, MISSING)))
+            stack.extend(reversed(children))
+        elif isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+            stack.extend(reversed([(f"{where}[{index}]", a, b) for index, (a, b) in enumerate(zip(want, got))]))
+        elif isinstance(want, list) and isinstance(got, list):
+            out.append((f"{where} (length)", len(want), len(got)))
+        elif want is MISSING or got is MISSING or not json_equal(want, got):
+            out.append((where, want, got))
+    return out
+
+
+def _operators() -> Any:
+    from .loader import OPERATORS
+
+    return OPERATORS
 
 
 def _expected_text(predicate: Any) -> str:

@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _variables_options(func: F) -> F:
-    func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats collection vars, environment and data rows). VALUE is JSON when it parses, else text.")(func)
+    func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats collection vars, environment and data rows). VALUE is JSON when it parses and reads back as typed (5, true, [1, 2]); else text (12e45, 007, 1.10 stay text).")(func)
     func = click.option("-e", "--env", "env_file", type=click.Path(dir_okay=False), help="Environment file (YAML mapping of variables, with optional 'secrets').")(func)
     return func
 
@@ -94,6 +94,7 @@ def main() -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
 @click.option("--iterations", type=click.IntRange(min=1), default=1, show_default=True, help="Run every collection N times.")
+@click.option("--shard", metavar="K/N", help="Run only shard K of N: a stable, balanced share of the collection files (for CI matrices; see docs/scale.md).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--retries", type=click.IntRange(min=0), help="Retry each request up to N times (see docs/format.md#retries).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
@@ -125,16 +126,22 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_variables_options
+@click.option("--mock", is_flag=True, help="Check as 'run --mock' would: base_url is the built-in mock's.")
 @_outside_refs_option
 @_outside_files_option
 @_traceback_option
-def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
-    """Check collections without sending anything: format, templates, variables, schemas, examples."""
+def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], mock: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
+    """Check collections without sending anything: format, templates, variables, schemas, examples.
+
+    It rejects whatever 'run' with the same options would reject before sending.
+    """
 
     def action() -> int:
         from .plan import PlanInput, build_plan
 
-        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url="http://127.0.0.1:0", allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files), check_saved_examples=True)
+        # the same preflight as run: without --mock there is no base_url unless the input sets one
+        mock_url = "http://127.0.0.1:0" if mock else None
+        plan = build_plan(PlanInput(list(paths), env_file, list(cli_vars), mock_url=mock_url, allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files), check_saved_examples=True)
         if any(isinstance(c.tls.verify, str) or c.tls.client_cert for c in plan.collections):  # httpx only when needed
             from .http import HttpClients
 
@@ -149,14 +156,14 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 @main.command()
 @click.argument("path", metavar="PATH")
 @click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
-@click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["http", "curl", "httpie", "python"]), default="http", show_default=True, help="http: the HTTP message; curl, httpie: a shell command line; python: httpx code. Secrets from the environment are read from it, others are ****.")
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")
 @_outside_refs_option
 @_outside_files_option
 @_traceback_option
 def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
-    """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
+    """Print requests fully rendered, as HTTP or as a curl, HTTPie or Python command, with secrets masked."""
 
     def action() -> int:
         from .show import show_requests
@@ -187,10 +194,33 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
     _guard(traceback, action)
 
 
+@main.command("merge-reports")
+@click.argument("kind", type=click.Choice(["junit", "json"]), metavar="junit|json")
+@click.argument("output", metavar="OUT")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@_traceback_option
+def merge_reports_command(kind: str, output: str, inputs: tuple[str, ...], force: bool, traceback: bool) -> None:
+    """Join the JUnit or JSON reports of several shards (run --shard K/N) into one."""
+
+    def action() -> int:
+        from .reports.merge import merge_reports
+
+        click.echo(merge_reports(kind, output, list(inputs), force), err=True)
+        return EXIT_OK
+
+    _guard(traceback, action)
+
+
 def _color(no_color: bool) -> bool:
     if no_color or "NO_COLOR" in os.environ:
         return False
     return sys.stdout.isatty()
+
+
+from .interop.commands import register as _register_interop  # noqa: E402  (click only: start-up stays light)
+
+_register_interop(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

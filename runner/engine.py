@@ -230,7 +230,7 @@ async def run_request(
     while True:
         attempt += 1
         try:
-            response = await send(client, request, context.stream_reader, cookies)
+            response = await send(client, request, context.stream_reader, cookies, redactor)
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
             if delay is None and retry is not None and retry.until is not None:  # polling: again while the checks fail

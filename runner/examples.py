@@ -89,7 +89,7 @@ def example_failures(spec: RequestSpec, scope: Scope, templates: Templates, stor
             continue
         check = check_assertion(assertion, predicate, view)
         if not check.passed:
-            yield f"fails {check.label}: expected {check.expected}, got {check.actual}", assertion.location or example.location
+            yield f"fails {check.label}: {check.detail}", assertion.location or example.location
     if spec.expect.schema is not None and example.events is None:
         try:
             results = check_schema(spec.expect, view, store)

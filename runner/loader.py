@@ -10,10 +10,12 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .errors import InputError, Location, Problem
 from .model import (
+    DEFAULT_STATUS,
+    DEFAULT_STATUS_TARGET,
     Assertion,
     AuthSpec,
     BodySpec,
@@ -30,7 +32,7 @@ from .model import (
 )
 from .loader_checks import CAPTURE_SOURCES, check_filters, extra_assertions, var_assertions
 from .predicates import EXTRA_OPERATORS
-from .source import SourceDoc, escape_pointer, read_yaml, scalar_pitfall
+from .source import SourceDoc, escape_pointer, read_yaml, rewritten_scalars, scalar_pitfall
 
 OPERATORS = frozenset(
     {"eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains", "matches", "type", "length", "exists", "in"}
@@ -39,13 +41,17 @@ BODY_KEYS = ("json", "form", "multipart", "body")
 COLLECTION_SCHEMA = Path(__file__).parent / "data" / "collection.schema.json"
 
 
-def find_collections(paths: list[str]) -> list[Path]:
-    """Expand files and folders (``*.yaml``/``*.yml``, sorted) into collection files."""
+def find_collections(paths: list[str], exclude: Iterable[str | None] = ()) -> list[Path]:
+    """Expand files and folders (``*.yaml``/``*.yml``, sorted) into collection files.
+
+    A folder's files named in ``exclude`` (the ``-e`` and ``--data`` files) are not collections.
+    """
     found: list[Path] = []
+    skip = {Path(name).resolve() for name in exclude if name}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and p.resolve() not in skip)
             if not files:
                 raise InputError(f"no collection files (*.yaml, *.yml) in folder {raw}")
             found.extend(files)
@@ -75,14 +81,19 @@ def load_collection(path: Path | str) -> CollectionSpec:
         raise InputError(problems)
     builder = _Builder(doc)
     collection = builder.collection()
+    # what is sent, and the variables that feed it, must reach the wire as the user wrote it
+    builder.problems.extend(rewritten_scalars(doc, _SENT_VALUES))
     if builder.problems:
-        raise InputError(builder.problems)
+        raise InputError(sorted(builder.problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0)))
     return collection
+
+
+_SENT_VALUES = r"^(?:/(?:vars|params|headers)|/requests/\d+/(?:params|headers|json|form|multipart|body))(?:/|$)"
 
 
 def load_environment(path: Path | str) -> EnvironmentSpec:
     """Read an environment file: a mapping of variables plus an optional ``secrets`` list."""
-    doc = read_yaml(path, quote_source=False)  # its values are secrets, none of them known yet
+    doc = read_yaml(path, quote_source=False, what="environment file (-e)")  # its values are secrets, none of them known yet
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise InputError(doc.problem("an environment file must be a mapping of variable names to values", ""))
@@ -102,6 +113,7 @@ def load_environment(path: Path | str) -> EnvironmentSpec:
     for name in secrets:
         if name not in values:
             problems.append(doc.problem(f"secret {name!r} is not a variable of this file", "/secrets"))
+    problems.extend(rewritten_scalars(doc, r"^/(?!secrets(?:/|$))"))
     if problems:
         raise InputError(problems)
     locations = {name: doc.location(f"/{escape_pointer(name)}") for name in values}
@@ -159,7 +171,13 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else error.message
-        return [doc.problem(f"{where}: missing required key {name!r}", pointer)]
+        hint = ""
+        if name == "requests" and not pointer:  # a YAML file of a run's folder that is not a collection
+            hint = "a collection has a 'requests' list; is this an environment file? pass it with -e FILE (a folder run skips the files given to -e and --data)"
+            problem = doc.problem(f"{where}: missing required key {name!r}", pointer, hint)
+            problem.source_line, problem.quote_source = "", False  # it may be an environment file: quote none of its secrets
+            return [problem]
+        return [doc.problem(f"{where}: missing required key {name!r}", pointer, hint)]
     if error.validator == "not" and isinstance(error.instance, dict):
         present = [key for key in BODY_KEYS if key in error.instance]
         if len(present) > 1:
@@ -170,6 +188,8 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
     value = error.instance
     message = f"{where}: {_short(error)}"
     hint = scalar_pitfall(doc, pointer, value)
+    if not hint and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n") and '"boolean"' in json.dumps(error.schema):
+        hint = f"YAML 1.2 has two booleans, true and false: {value} is text; write {'true' if value.lower() in ('yes', 'on', 'y') else 'false'}"
     if not hint and error.validator in ("anyOf", "oneOf", "pattern"):
         hint = error.schema.get("description", "")[:200]
     return [doc.problem(message, pointer, hint)]
@@ -289,21 +309,9 @@ class _Builder:
         )
 
     def headers(self, data: dict[str, Any], pointer: str) -> dict[str, Any]:
-        out = {}
-        for name, value in data.items():
-            child = f"{pointer}/{escape_pointer(name)}"
-            hint = scalar_pitfall(self.doc, child, value)
-            if hint:
-                self.problem(f"header {name!r}: the value is not the text you wrote", child, hint)
-            out[str(name)] = value
-        return out
+        return {str(name): value for name, value in data.items()}
 
     def params(self, data: dict[str, Any], pointer: str) -> dict[str, Any]:
-        for name, value in data.items():
-            child = f"{pointer}/{escape_pointer(name)}"
-            hint = scalar_pitfall(self.doc, child, value)
-            if hint:
-                self.problem(f"query parameter {name!r}: the value is not the text you wrote", child, hint)
         return dict(data)
 
     def auth(self, data: Any, pointer: str) -> AuthSpec:
@@ -413,13 +421,16 @@ class _Builder:
         except JSONPathError as exc:
             hint = "paths follow RFC 9535, e.g. $.choices[0].message.content"
             if re.search(r"\.[A-Za-z0-9_]*-", path):
-                hint = "a name with '-' needs brackets in RFC 9535: $.headers['Content-Type']"
+                fixed = re.sub(r"\.([A-Za-z0-9_]*-[A-Za-z0-9_-]*)", lambda m: f"['{m.group(1)}']", path)
+                hint = f"a name with '-' needs brackets in RFC 9535: {fixed}"
             self.problem(f"invalid JSONPath {path!r}: {exc}", pointer, hint)
 
     def expect(self, data: dict[str, Any], pointer: str) -> ExpectSpec:
         out: list[Assertion] = []
         if "status" in data:
             out.append(Assertion("status", "", data["status"], self.loc(f"{pointer}/status")))
+        else:  # a request that says nothing about its status must not pass on a 404 or a 500
+            out.append(Assertion("status", DEFAULT_STATUS_TARGET, list(DEFAULT_STATUS), self.loc(pointer)))
         for name, pred in (data.get("headers") or {}).items():
             child = f"{pointer}/headers/{escape_pointer(name)}"
             out.append(Assertion("header", str(name), self.predicate(pred, child), self.loc(child)))

@@ -283,6 +283,11 @@ def serve_forever(paths: list[str], host: str, port: int, verbose: bool, env_fil
     try:
         plan = build_plan(PlanInput(paths, env_file, cli_vars or [], mock_url=url))
         server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
+        if not server.routes:  # a mock that answers nothing is a mistake, not a server
+            from .errors import InputError, Problem
+
+            hint = "give a request a saved response to serve, e.g. example: {status: 200, json: {ok: true}} (see docs/mock.md)"
+            raise InputError(Problem(f"nothing to serve: no request in {', '.join(paths)} has an example", None, hint))
         out = sys.stderr
         out.write(f"mock: serving {len(server.routes)} examples on {url} (Ctrl-C to stop)\n")
         for label in sorted({route.label for route in server.routes}):

@@ -60,6 +60,11 @@ class SchemaRef:
         return f"{self.base_dir}/{self.path}#{self.fragment}"
 
 
+# A request whose expect has no status expects one of these (docs/format.md "expect"): the target marks it
+DEFAULT_STATUS = ("2xx", "3xx")
+DEFAULT_STATUS_TARGET = "default"
+
+
 @dataclass(frozen=True)
 class Assertion:
     """One expectation: what it checks (``target``), the raw predicate and where it was written."""

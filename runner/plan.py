@@ -35,6 +35,7 @@ class PlanInput:
     mock_url: str | None = None
     allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
     allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
+    shard: tuple[int, int] | None = None  # --shard K/N: run only this share of the collections
 
 
 @dataclass
@@ -49,15 +50,39 @@ class Plan:
 
 
 def parse_var(text: str) -> tuple[str, Any]:
-    """``NAME=VALUE``: the value is JSON when it parses (``5``, ``true``, ``[1]``), else text."""
+    """``NAME=VALUE``: the value is JSON when it parses and every number in it reads back as typed, else text.
+
+    ``5``, ``true``, ``[1, 2]`` and ``{"a": 1.5}`` are JSON; ``12e45``, ``007``, ``1.10`` and
+    ``-0`` stay the text the user typed (a token is not a number that prints differently).
+    """
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
         raise UsageError(f"--var {text!r}: expected NAME=VALUE, with NAME made of letters, digits and _")
+    if value != value.strip():
+        return name, value  # " 5" is the text typed, spaces included
     try:
-        return name, json.loads(value)
+        return name, json.loads(value, parse_int=_exact_int, parse_float=_exact_float, parse_constant=_no_constant)
     except ValueError:
         return name, value
+
+
+def _exact_int(text: str) -> int:
+    number = int(text)
+    if str(number) != text:  # -0
+        raise ValueError(text)
+    return number
+
+
+def _exact_float(text: str) -> float:
+    number = float(text)
+    if json.dumps(number) != text:  # 1.10, 12e45, 1e3: JSON would send other digits than typed
+        raise ValueError(text)
+    return number
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(text)  # NaN and Infinity are not JSON
 
 
 def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templates: Templates | None = None) -> Plan:
@@ -67,12 +92,16 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
     redactor = Redactor()
     problems: list[Problem] = []
     collections: list[CollectionSpec] = []
-    for path in find_collections(request.paths):
+    for path in find_collections(request.paths, exclude=(request.env_file, request.data_file)):
         try:
             collections.append(load_collection(path))
         except InputError as exc:
             problems.extend(exc.problems)
     environment: EnvironmentSpec | None = None
+    if request.shard is not None and not problems:
+        from .shard import shard_items, shard_key
+
+        collections = shard_items(collections, [len(c.requests) for c in collections], [shard_key(c.path) for c in collections], *request.shard)
     if request.env_file:
         try:
             environment = load_environment(request.env_file)

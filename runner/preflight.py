@@ -71,6 +71,7 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
 
     data = doc.data
     check_templates(_walk(data, "", _NOT_TEMPLATES), "collection", set())
+    collection_ok = not problems  # else every request would repeat the collection's problem when rendered
     wanted = set(range(len(collection.requests))) if selected is None else set(selected)
     captured: set[str] = set()
     all_captures = {capture.name for spec in collection.requests for capture in spec.captures}
@@ -80,7 +81,7 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
             before = len(problems)
             items = list(_walk(raw, f"/requests/{spec.index}", _NOT_TEMPLATES))
             check_templates(iter(items), f"request {spec.name!r}", captured)
-            if len(problems) == before:
+            if len(problems) == before and collection_ok:
                 problems.extend(_dry_render(collection, spec, scope, templates, items, all_captures))
             for ref in _schema_refs(spec):
                 try:
@@ -112,7 +113,8 @@ def _dry_render(collection: CollectionSpec, spec: RequestSpec, scope: Scope, tem
     try:
         request = render_request(collection, spec, scope.child(), templates, RunOptions(allow_outside_files=True))
     except TemplateError as exc:
-        return [collection.source.problem(f"{where}: cannot be rendered: {scope.redactor.mask(exc.message)}", f"/requests/{spec.index}")]
+        hint = "set base_url in the collection, an environment file (-e) or with --var base_url=...; or run against the built-in mock with --mock" if "base_url" in exc.message else ""
+        return [collection.source.problem(f"{where}: cannot be rendered: {scope.redactor.mask(exc.message)}", f"/requests/{spec.index}", hint)]
     problems = []
     url = urlsplit(request.url)
     if url.scheme not in ("http", "https") or not url.hostname:

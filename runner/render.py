@@ -54,6 +54,8 @@ class RenderedRequest:
     file_paths: dict[str, str] = field(default_factory=dict)  # multipart field -> the file it was read from (for curl)
     timeout: float = DEFAULT_TIMEOUT
     follow_redirects: bool = False
+    cross_origin_credentials: bool = False  # follow_redirects: {cross_origin_credentials: true} (redirects.py)
+    confine_to: str | None = None  # --mock: the only origin a redirect may lead to
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     stream: str = "auto"
@@ -187,7 +189,11 @@ def render_request(
     timeout = _first(spec.timeout, collection.timeout, values, templates)
     request.timeout = float(timeout) if timeout is not None else (options.timeout or DEFAULT_TIMEOUT)
     follow = _first(spec.follow_redirects, collection.follow_redirects, values, templates)
+    if isinstance(follow, dict):  # {cross_origin_credentials: true}: follow, and keep credentials across origins
+        request.cross_origin_credentials = _text(follow.get("cross_origin_credentials")).strip().lower() == "true"
+        follow = True
     request.follow_redirects = bool(follow) if follow is not None else False
+    request.confine_to = options.mock_url
     max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
     request.max_redirects = int(max_redirects) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
     request.http2 = bool(_first(spec.http2, collection.http2, values, templates))

@@ -29,6 +29,12 @@ class CheckResult:
         """A short name for the check, e.g. ``json $.usage.total_tokens``."""
         return f"{self.kind} {self.target}".strip()
 
+    @property
+    def detail(self) -> str:
+        """``expected X, got Y``: the one wording of a failed check, in ``run`` and ``validate`` alike."""
+        text = f"expected {self.expected}, got {self.actual}"
+        return text + (f" - {self.message}" if self.actual == "(no JSON)" and self.message else "")
+
 
 @dataclass
 class SentRequest:

@@ -7,6 +7,9 @@ pitfalls listed in FORMAT.md get an error that names the fix.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,35 @@ import yaml
 from .errors import InputError, Location, Problem
 
 try:  # the C parser is several times faster; fall back where libyaml is missing
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on the platform's PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """PyYAML with YAML 1.2 core-schema resolution of plain scalars.
+
+    PyYAML follows YAML 1.1: ``yes``/``no``/``on``/``off`` are booleans, ``0123`` is octal,
+    ``1:30`` is sexagesimal, ``2024-01-01`` a date, ``1_000`` a number.  YAML 1.2 (and what a
+    JSON user expects) has only ``true``/``false``, decimal ``0123``, and the rest as text.
+    """
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"), list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+# text a YAML 1.1 reader (and a human) takes for a number, but YAML 1.2 keeps as text
+_NUMBER_LIKE = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
 
 
 @dataclass
@@ -65,16 +92,16 @@ def escape_pointer(key: Any) -> str:
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def read_yaml(path: Path | str, label: str | None = None, quote_source: bool = True) -> SourceDoc:
-    """Read and parse a YAML file; an unreadable or invalid file raises ``InputError`` (quoting no line without ``quote_source``)."""
+def read_yaml(path: Path | str, label: str | None = None, quote_source: bool = True, what: str = "file") -> SourceDoc:
+    """Read and parse a YAML file (``what`` names its role in messages: "environment file"); an unreadable or invalid file raises ``InputError`` (quoting no line without ``quote_source``)."""
     path = Path(path)
     shown = label or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"file not found: {shown}") from None
+        raise InputError(f"{what} not found: {shown}") from None
     except IsADirectoryError:
-        raise InputError(f"expected a file, found a folder: {shown}") from None
+        raise InputError(f"expected a file, found a folder: {shown} ({what})") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
@@ -196,15 +223,42 @@ def _build(node: yaml.Node, pointer: str, doc: SourceDoc, problems: list[Problem
         shown = repr(node.value) if doc.quote_source else "the value"
         problems.append(doc.problem(f"{shown} is not a valid {_tag_name(node.tag)} value", pointer, "remove the tag, or quote the value to keep it as text"))
         return None
-    if node.tag in (_TAG_BOOL, _TAG_FLOAT) or (node.tag == _TAG_INT and not isinstance(value, bool)):
-        doc.raw_scalars[pointer] = node.value
+    if not node.style and (node.tag in (_TAG_BOOL, _TAG_FLOAT, _TAG_INT) or (isinstance(value, str) and "_" in value and _NUMBER_LIKE.match(value))):
+        doc.raw_scalars[pointer] = node.value  # a plain scalar that may not be what was meant: see scalar_pitfall
     return value
 
 
 def _scalar(node: yaml.ScalarNode, constructor: Any) -> Any:
     if node.tag == _TAG_STR:
         return node.value
+    if node.tag in _CORE:
+        return _CORE[node.tag](node.value)
     return constructor.construct_object(node, deep=True)
+
+
+def _core_bool(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.lower() == "true"
+
+
+def _core_int(text: str) -> int:
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    return int(text, 16) if text.lower().startswith("0x") else int(text, 10)  # 0123 is 123: YAML 1.2 has no leading-0 octal
+
+
+def _core_float(text: str) -> float:
+    special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+    return special[text.lower()] if text.lower() in special else float(text)
+
+
+def _core_null(text: str) -> None:
+    if text not in ("", "~", "null", "Null", "NULL"):
+        raise ValueError(text)
+
+
+_CORE = {_TAG_BOOL: _core_bool, _TAG_INT: _core_int, _TAG_FLOAT: _core_float, "tag:yaml.org,2002:null": _core_null}
 
 
 def _template_hint(line: str) -> str:
@@ -232,12 +286,47 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, doc: SourceDoc) -> Problem:
 
 
 def scalar_pitfall(doc: SourceDoc, pointer: str, value: Any) -> str:
-    """A hint when YAML read an unquoted word or number as something else than a string."""
+    """A hint when the unquoted text at ``pointer`` does not reach JSON as written (``1.10``, ``0123``, ``1e3``, ``1_000``)."""
     raw = doc.raw_scalars.get(pointer)
     if raw is None:
         return ""
-    if isinstance(value, bool) and raw.lower() in _BOOL_WORDS and raw.lower() not in ("true", "false"):
-        return f"YAML reads the unquoted word {raw} as the boolean {str(value).lower()}: quote it ('{raw}') if you meant a string"
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and str(value) != raw:
-        return f"YAML reads {raw} as the number {value}: quote it ('{raw}') to keep it as written"
+    if isinstance(value, str):  # looked like a number, stays text
+        return f"YAML 1.2 keeps {raw} as the text {raw!r} (no digit separators): write {raw.replace('_', '')} for the number, or quote it ('{raw}') for the text"
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, (int, float)):
+        shown = json.dumps(value) if math.isfinite(value) else ""
+        if shown == raw:
+            return ""
+        if not shown:
+            return f"YAML reads {raw} as a number JSON cannot hold: quote it ('{raw}')"
+        return f"YAML reads {raw} as the number {shown}: quote it ('{raw}') to keep the text as written, or write {shown}"
     return ""
+
+
+def rewritten_scalars(doc: SourceDoc, pointer_pattern: str) -> list[Problem]:
+    """A problem for every unquoted scalar under pointers matching ``pointer_pattern`` whose text YAML changes."""
+    pattern = re.compile(pointer_pattern)
+    problems = []
+    for pointer in sorted(doc.raw_scalars, key=lambda p: doc.locations.get(p, (0, 0))):
+        if pattern.match(pointer):
+            hint = scalar_pitfall(doc, pointer, _value_at(doc.data, pointer))
+            if hint:
+                problems.append(doc.problem(f"{describe_pointer(pointer)}: the value is not the text you wrote", pointer, hint))
+    return problems
+
+
+def _value_at(data: Any, pointer: str) -> Any:
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        data = data[int(part)] if isinstance(data, list) else data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def describe_pointer(pointer: str) -> str:
+    """``/requests/0/json/a`` as ``requests[0].json.a``."""
+    out = ""
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "collection"

@@ -40,7 +40,7 @@ def format_request_line(result: RequestResult, name_width: int = 0) -> Line:
     if result.outcome == ERROR:
         line.append((f"  {result.error}", "red"))
         return line + _attempts(result)
-    status_style = "green" if result.status is not None and result.status < 400 else "red"
+    status_style = "green" if result.outcome == PASSED else "red"  # by outcome: an expected 401 is a pass
     line += [("  ", ""), (str(result.status), status_style), (f"  {result.elapsed_ms:.0f} ms", "cyan"), (f"  {format_size(result.size)}", "dim")]
     if result.first_event_ms is not None:
         line.append((f"  first event {result.first_event_ms:.0f} ms, {result.event_count} events", "dim"))
@@ -72,8 +72,8 @@ def format_failure(result: RequestResult) -> list[Line]:
             text.append((check.message, ""))
         else:
             text += [("expected ", "dim"), (check.expected, "green"), (", got ", "dim"), (check.actual, "red")]
-            if check.message and check.actual in ("(no JSON)", "(nothing)"):
-                text.append((f" - {check.message}", "dim"))
+            if check.detail != f"expected {check.expected}, got {check.actual}":  # the why, worded as CheckResult.detail
+                text.append((check.detail[len(f"expected {check.expected}, got {check.actual}"):], "dim"))
         if check.location is not None:
             text.append((f"  ({check.location})", "dim"))
         lines.append(text)
@@ -81,9 +81,20 @@ def format_failure(result: RequestResult) -> list[Line]:
             lines.append([("      got ", "dim"), (check.actual, "red")])
     if result.body_excerpt:
         lines.append([("  response body:", "dim")])
-        for body_line in result.body_excerpt.splitlines()[:20]:
-            lines.append([(f"    {body_line}", "")])
+        lines += [[(f"    {body_line}", "")] for body_line in excerpt_lines(result.body_excerpt)]
     return lines
+
+
+BODY_LINES = 20
+
+
+def excerpt_lines(text: str, limit: int = BODY_LINES) -> list[str]:
+    """The first ``limit`` lines of ``text``, then a line saying how much was cut."""
+    lines = text.splitlines()
+    if len(lines) <= limit:
+        return lines
+    rest = lines[limit:]
+    return lines[:limit] + [f"... ({len(rest)} more lines, {sum(len(line) + 1 for line in rest)} more characters)"]
 
 
 def format_summary(run: RunResult) -> Line:
@@ -105,12 +116,12 @@ def format_exchange(result: RequestResult) -> list[Line]:
         lines.append([(f"  > {result.request.method} {result.request.url}", "cyan")])
         lines += [[(f"  > {name}: {value}", "dim")] for name, value in result.request.headers]
         if result.request.body:
-            lines += [[(f"  > {body_line}", "")] for body_line in result.request.body.splitlines()[:20]]
+            lines += [[(f"  > {body_line}", "")] for body_line in excerpt_lines(result.request.body)]
     if result.status is not None:
         lines.append([(f"  < {result.status}", "cyan")])
         lines += [[(f"  < {name}: {value}", "dim")] for name, value in result.response_headers]
         if result.body_excerpt:
-            lines += [[(f"  < {body_line}", "")] for body_line in result.body_excerpt.splitlines()[:20]]
+            lines += [[(f"  < {body_line}", "")] for body_line in excerpt_lines(result.body_excerpt)]
     return lines
 
 

@@ -52,7 +52,7 @@ def test_all_collections_pass_against_the_mock_together(run_cli: Any) -> None:
 
 
 def test_validate_passes(run_cli: Any) -> None:
-    result = run_cli("validate", "collections/", cwd=REPO)
+    result = run_cli("validate", "collections/", "--mock", cwd=REPO)
     assert result.exit_code == 0, result.output
     assert "nothing sent" in result.stdout
 
@@ -170,7 +170,7 @@ def test_a_drifted_example_fails_validate_naming_file_and_line(run_cli: Any, pro
     (project / "collections" / "chat.yaml").write_text(drifted, encoding="utf-8")
     predicate_line = next(n for n, line in enumerate(drifted.splitlines(), 1) if '"$.choices[0].finish_reason": {in: [stop, length]}' in line)
 
-    result = run_cli("validate", "collections/", cwd=project)
+    result = run_cli("validate", "collections/", "--mock", cwd=project)
 
     assert result.exit_code == 2
     assert f"--> collections/chat.yaml:{predicate_line}:" in result.stderr

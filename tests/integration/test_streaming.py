@@ -361,7 +361,7 @@ def test_the_shipped_stream_collection_passes_against_the_mock(run_cli: Any) -> 
 
 
 def test_the_shipped_stream_collection_validates(run_cli: Any) -> None:
-    result = run_cli("validate", "collections/chat-stream.yaml", cwd=REPO)
+    result = run_cli("validate", "collections/chat-stream.yaml", "--mock", cwd=REPO)
     assert result.exit_code == 0, result.output
 
 
@@ -390,7 +390,7 @@ def test_the_mock_streams_example_events(write: Any, run_cli: Any, done_sent: st
     result = run_cli("run", str(path), "--mock")
     assert result.exit_code == 0, result.output
     assert "3 events" in result.stdout
-    assert run_cli("validate", str(path)).exit_code == 0
+    assert run_cli("validate", str(path), "--mock").exit_code == 0
 
 
 def test_the_mock_flushes_event_by_event(write: Any) -> None:
@@ -420,7 +420,7 @@ def test_validate_checks_example_events_against_expect_events(write: Any, run_cl
     text = text.replace("events: {done: true,", "events: {schema: {type: object, required: [choices]}, done: true,")
     text = text.replace("        - {choices: [{delta: {content: \"!\"}}], last: true}", "        - {last: true}")
     path = write("drift.yaml", text)
-    result = run_cli("validate", str(path))
+    result = run_cli("validate", str(path), "--mock")
     assert result.exit_code == 2, result.output
     assert "fails events schema (event 2) at / (required): 'choices' is a required property" in result.output
     assert 'fails events text: expected "Brie", got "Comté"' in result.output
