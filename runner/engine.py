@@ -340,7 +340,7 @@ def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope:
         try:
             value = extract(capture, view)
         except (FilterError, TargetError) as exc:
-            failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", "(nothing)", str(exc), capture.location))
+            failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", f"(nothing: {exc})", str(exc), capture.location))
             continue
         if value is MISSING:
             reason = view.json_error if capture.source == "json" and view.json_error else "nothing matched"

@@ -153,7 +153,7 @@ def check_target(assertion: Any, predicate: Any, response: Any) -> Any:
     try:
         actual, text_actual = target_actual(kind, target, response)
     except TargetError as exc:
-        return CheckResult(kind, target, False, evaluate(predicate, MISSING)[1], "(nothing)", str(exc), loc)
+        return CheckResult(kind, target, False, evaluate(predicate, MISSING)[1], f"(nothing: {exc})", str(exc), loc)
     ok, expected = evaluate(predicate, actual, text_actual)
     return CheckResult(kind, target, ok, expected, show(actual), "" if ok else f"{label} mismatch", loc)
 

@@ -174,7 +174,7 @@ def test_xpath_failures_say_expected_actual_and_where(run_cli: Any, write: Any, 
     assert lines[0].startswith("x xpath count(//_:entry): expected 3, got 2") and "c.yaml:7:" in lines[0]
     assert lines[1].startswith('x xpath string(//_:title): expected starts with "X", got "News"')
     result = run_requests(run_cli, write, base, '  - name: json\n    url: /item\n    expect: {xpath: {"//a": 1}}\n')
-    assert "x xpath //a: expected 1, got (nothing) - the body is not XML" in result.stdout
+    assert "x xpath //a: expected 1, got (nothing: the body is not XML" in result.stdout
 
 
 def test_a_bad_xpath_is_an_input_error(run_cli: Any, write: Any) -> None:

@@ -149,7 +149,7 @@ def test_filters_work_on_headers_and_in_captures(run_cli: Any, write: Any, base:
 def test_a_capture_whose_filter_cannot_apply_fails_with_the_reason(run_cli: Any, write: Any, base: str) -> None:
     result = run_one(run_cli, write, base, "    url: /item\n    capture:\n      n: {json: $.name, filters: [toInt]}\n")
     assert result.exit_code == 1
-    assert 'capture n: expected a value at $.name, got (nothing) - toInt: "Comté" is not an integer' in result.stdout
+    assert 'capture n: expected a value at $.name, got (nothing: toInt: "Comté" is not an integer)' in result.stdout
 
 
 @pytest.mark.parametrize(
