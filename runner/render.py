@@ -63,6 +63,7 @@ class RenderedRequest:
     events: Any = None  # expect.events, rendered (an EventsSpec)
     digest: tuple[str, str] | None = None  # auth: {digest: ...}, answered in http.send
     http2: bool = False  # offer HTTP/2 (transport.py)
+    oauth2: Any = None  # auth: oauth2, rendered (``oauth2.OAuth2Credentials``): the engine gets the token before sending
 
     def full_url(self) -> str:
         """The URL with the query parameters appended, as it is sent."""
@@ -168,7 +169,12 @@ def render_request(
             repeated[name.lower()] = [_text(item) for item in items[1:]]
 
     auth = spec.auth or collection.auth
-    if auth is not None:
+    oauth2 = None
+    if auth is not None and auth.kind == "oauth2":
+        from .oauth2 import oauth2_credentials
+
+        oauth2 = oauth2_credentials(auth.value, lambda value: templates.render_text(value, values), redactor)
+    elif auth is not None:
         _apply_auth(auth, values, templates, headers, rendered_params, redactor)
     for lower, (_, first) in headers.items():
         if lower in CREDENTIAL_HEADERS:
@@ -178,7 +184,7 @@ def render_request(
                 if credential and scheme.lower() in ("bearer", "basic", "token"):
                     redactor.add(credential)
 
-    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream)
+    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream, oauth2=oauth2)
     if spec.body is not None:
         _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
     request.headers = [line for lower, first in headers.items() for line in (first, *((first[0], more) for more in repeated.get(lower, ())))]
