@@ -234,7 +234,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             data=_form_mapping(request.form),
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
-            extensions={"runner_http2": True} if request.http2 else None,
+            extensions={"runner_proxy": request.proxy, **({"runner_http2": True} if request.http2 else {})},
         )
         hops: list[Hop] = []
         own_cookie = outgoing.headers.get("cookie")  # the request's own: on a hop, next_request keeps a Cookie header only where it may go
@@ -276,7 +276,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
     except DecodeError as exc:
         raise TransportError(f"cannot decode the body as its Content-Encoding says: {_shorten(str(exc))}", "transport") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
+        raise TransportError(describe_transport_error(exc, request.timeout) + _through_proxy(exc), _kind(exc)) from exc
     except OSError as exc:  # httpx wraps most of these, but not a TLS alert met while reading the body
         raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
     except UnicodeEncodeError as exc:  # httpx encodes header values as ASCII
@@ -289,6 +289,17 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
 def _wire_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str | bytes]]:
     """Header values as sent: a value that is not ASCII goes as UTF-8 bytes, as curl and Hurl send it."""
     return [(name, value if value.isascii() else value.encode("utf-8")) for name, value in headers]
+
+
+def _through_proxy(exc: Exception) -> str:
+    """`` (through the proxy http://host:port)`` when the failed request went through one."""
+    request = getattr(exc, "_request", None)
+    proxy = request.extensions.get("runner_proxy_used") if request is not None else None
+    if not proxy:
+        return ""
+    from .proxy import shown
+
+    return f" (through the proxy {shown(proxy)})"
 
 
 def _with_params(url: str, params: list[tuple[str, str]]) -> Any:
