@@ -42,7 +42,9 @@ def _fail(error: Exception, traceback: bool = False) -> None:
     from .errors import RunnerError
 
     if isinstance(error, RunnerError):
-        click.echo(error.format(), err=True)
+        from .terminal import printable
+
+        click.echo(printable(error.format()), err=True)  # it may quote a file's line, a name, a server's text
         sys.exit(error.exit_code)
     if traceback:
         raise error
