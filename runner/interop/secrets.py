@@ -61,7 +61,7 @@ def env_prefix(host: str) -> str:
     labels = [label for label in host.lower().split(".") if label and not label.isdigit()]
     if len(labels) >= 2:
         labels = labels[:-1]  # the top-level domain says nothing
-    words = [label for label in labels if label not in ("api", "www", "localhost", "app", "rest", "gateway")]
+    words = [label for label in labels if label not in ("api", "www", "localhost", "app", "rest", "gateway", "example")]
     word = words[-1] if words else ""
     return re.sub(r"[^A-Z0-9]+", "_", word.upper()).strip("_")
 
