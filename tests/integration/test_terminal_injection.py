@@ -19,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 RAW = "\x1b\x07\r\x9b\x7f\u202e\x00"
+PLAIN = "fine\n::stop-commands::tok123\n  ::error::forged\n##[error]legacy\n"  # text: printed line by line
 BODY = "ok\x1b[2J\x1b]0;pwned\x07 cr\r over\n::stop-commands::tok123\n  ::error file=x::forged\n##[error]legacy\n\x9b31m c1 \u202e bidi \x7f"
 
 
@@ -34,9 +35,10 @@ def assert_printable(text: str, where: str, own_annotations: bool = False) -> No
 
 @pytest.fixture
 def hostile(write: Any, project: Path, httpserver: HTTPServer) -> Path:
+    httpserver.expect_request("/plain").respond_with_data(PLAIN, status=500, content_type="text/plain")
     httpserver.expect_request("").respond_with_data(BODY, status=500, content_type="text/plain")
     name = json.dumps("::error::name \x1b[31mred\x07")
-    return write("c\x1b[31m.yaml", f"name: {name}\nrequests:\n  - name: {name}\n    url: {httpserver.url_for('/')}\n    expect: {{status: 200, body: {{contains: \"\\e[0m\"}}}}\n")
+    return write("c\x1b[31m.yaml", f"name: {name}\nrequests:\n  - name: {name}\n    url: {httpserver.url_for('/')}\n    expect: {{status: 200, body: {{contains: \"\\e[0m\"}}}}\n  - name: plain\n    url: {httpserver.url_for('/plain')}\n")
 
 
 @pytest.mark.parametrize(
