@@ -65,10 +65,13 @@ def run_load(settings: LoadSettings) -> int:
             print(f"runner load: Locust's web UI on http://127.0.0.1:{web.server.server_port}", file=sys.stderr, flush=True)
         if not settings.worker and not settings.web:
             _start(runner, settings, run_time, gevent)
+        interrupted = _quit_on_signals(runner, gevent)
         try:
             runner.greenlet.join()
         except KeyboardInterrupt:
+            interrupted.append(True)
             runner.quit()
+        if interrupted:
             _finish(environment, settings, plan.redactor)
             return EXIT_INTERRUPTED
         if settings.worker:
@@ -77,6 +80,26 @@ def run_load(settings: LoadSettings) -> int:
     finally:
         if server is not None:
             server.stop()
+
+
+def _quit_on_signals(runner: Any, gevent: Any) -> list[bool]:
+    """Ctrl-C and SIGTERM stop the users, in the hub (not as a KeyboardInterrupt in whatever greenlet runs).
+
+    The returned list gets an entry when a signal came. A signal ignored at start (a
+    background job) stays ignored, as in ``runner run``.
+    """
+    import signal
+
+    received: list[bool] = []
+
+    def stop() -> None:
+        received.append(True)
+        runner.quit()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            gevent.signal_handler(number, stop)
+    return received
 
 
 def _check(settings: LoadSettings) -> None:
