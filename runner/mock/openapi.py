@@ -23,7 +23,7 @@ from ..model import AuthSpec, ExampleSpec, RequestSpec, SchemaRef
 from .routes import Route
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_SNIFF = re.compile(rb"""^\s*["']?openapi["']?\s*:\s*["']?3\.""", re.MULTILINE)
+_SNIFF = re.compile(rb"""(?:^|[{,])\s*["']?openapi["']?\s*:\s*["']?3\.""", re.MULTILINE)
 
 
 def is_openapi_document(path: str) -> bool:

@@ -60,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The stdlib's errors (a bad request line, a header too long) as JSON, like every other answer."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # an unreadable request line still gets a status line and headers
         body = json.dumps({"error": message or explain or "bad request", "status": code}).encode()
         try:
             self.send_response(code, message)

@@ -69,7 +69,10 @@ def _detail(error: Any) -> dict[str, Any]:
         wanted = error.validator_value if isinstance(error.validator_value, str) else (error.validator_value or ["value"])[0]
         return {"type": _TYPE_NAMES.get(wanted, "value_error"), "loc": loc, "msg": f"Input should be a valid {wanted}", "input": _short(instance)}
     if keyword in ("minItems", "minLength"):
-        return {"type": "too_short", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance), "ctx": {"min_length": error.validator_value}}
+        what, unit = ("List", "item") if keyword == "minItems" else ("String", "character")
+        size = error.validator_value
+        message = f"{what} should have at least {size} {unit}{'s' if size != 1 else ''} after validation, not {len(instance)}"
+        return {"type": "too_short", "loc": loc, "msg": message, "input": _short(instance), "ctx": {"min_length": size, "actual_length": len(instance)}}
     if keyword in ("maxItems", "maxLength"):
         return {"type": "too_long", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance), "ctx": {"max_length": error.validator_value}}
     if keyword in ("enum", "const"):
