@@ -89,7 +89,14 @@ def main() -> None:
 @_variables_options
 @click.option("--mock", is_flag=True, help="Serve every request's saved example from a loopback server and run against it.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
-@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words with and/or/not and parentheses.")
+@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words (or \"quoted phrases\") with and/or/not and parentheses.")
+@click.option("--request", "request_names", multiple=True, metavar="NAME", help="Run only the request with this exact name (spaces and all). Repeatable.")
+@click.option("-s", "--show", is_flag=True, help="Response pane: status, headers, pretty body, streams live (implied on a terminal when one request is selected).")
+@click.option("--watch", is_flag=True, help="Run again whenever a collection, environment, data or schema file read changes; Ctrl-C stops.")
+@click.option("--save-examples", is_flag=True, help="Save each passed response as its request's example: (edits the YAML in place, secrets templated or masked).")
+@click.option("--save-failed", is_flag=True, help="With --save-examples: save failed responses too.")
+@click.option("--diff-examples", is_flag=True, help="List how each response's JSON shape differs from its saved example (drift).")
+@click.option("--fail-on-drift", is_flag=True, help="With --diff-examples: exit 1 when any response drifted from its example.")
 @click.option("--bail", is_flag=True, help="Stop at the first failed request.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
@@ -100,6 +107,9 @@ def main() -> None:
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle (PEM) to verify servers with, instead of every collection's 'verify'.")
 @click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate and its key (one PEM file), instead of every collection's 'client_cert'.")
+@click.option("--rate", metavar="COUNT/UNIT", help="Pace requests to each host: 5/s, 60/m, 100/10s (beats the environment's and collections' rate; see docs/llm.md).")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="AMOUNT", help="Stop sending before the run could spend more than AMOUNT, in the price table's currency (see docs/llm.md).")
+@click.option("--max-requests", type=click.IntRange(min=0), metavar="N", help="Send at most N requests; the rest are reported skipped (exit 1).")
 @_outside_refs_option
 @_outside_files_option
 @click.option("-v", "--verbose", is_flag=True, help="Print every request and response (secrets masked).")
@@ -117,7 +127,11 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
             raise UsageError("-v and -q cannot be used together")
         # every other option maps by name onto RunSettings: a new option is a decorator and a field, nothing here
         fields = {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
-        settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), **fields)
+        settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), traceback=traceback, **fields)
+        if settings.watch:
+            from .explore.watch import watch_session
+
+            return watch_session(settings, lambda error: click.echo(error.format(), err=True))
         return run_session(settings)
 
     _guard(traceback, action)
@@ -194,6 +208,43 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
 
         serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed)
         return EXIT_OK
+
+    _guard(traceback, action)
+
+
+@main.command("load")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_variables_options
+@click.option("--mock", is_flag=True, help="Send the load to the built-in mock (each worker starts its own).")
+@click.option("--users", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent users; each runs a collection's requests in order, again and again.")
+@click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Users started per second.")
+@click.option("--run-time", default="30s", show_default=True, metavar="DURATION", help="Stop after this long (30s, 5m, 1h).")
+@click.option("--think", default="0", show_default=True, metavar="DURATION|LOW-HIGH", help="Pause between two passes of a user (0.5-2s: uniform between).")
+@click.option("--csv", "csv_prefix", metavar="PREFIX", help="Write Locust's PREFIX_stats.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.")
+@click.option("--html", "html_file", metavar="FILE", help="Write Locust's HTML report.")
+@click.option("--web", is_flag=True, help="Serve Locust's web UI and start the load from it (instead of headless).")
+@click.option("--web-port", type=click.IntRange(min=0, max=65535), default=8089, show_default=True, help="Port of the web UI.")
+@click.option("--master", is_flag=True, help="Coordinate workers (runner load ... --worker) instead of sending requests.")
+@click.option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True, help="With --master: wait for this many workers before starting.")
+@click.option("--worker", is_flag=True, help="Send requests for a master (runner load ... --master).")
+@click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's address.")
+@click.option("--master-port", type=click.IntRange(min=1, max=65535), default=5557, show_default=True, help="The master's port (both sides).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
+@click.option("--force", is_flag=True, help="Overwrite existing CSV and HTML files.")
+@_traceback_option
+def load_command(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], csv_prefix: str | None, html_file: str | None, traceback: bool, **options: Any) -> None:
+    """Load-test with Locust: every collection is a user running its requests in order, checked as usual."""
+
+    def action() -> int:
+        try:
+            import locust  # noqa: F401 - first: gevent patches the standard library before sockets exist
+        except ImportError:
+            from .errors import UsageError
+
+            raise UsageError("runner load needs Locust, an optional extra: pip install 'runner[load]'") from None
+        from .load import LoadSettings, run_load
+
+        return run_load(LoadSettings(paths=list(paths), env_file=env_file, cli_vars=list(cli_vars), csv=csv_prefix, html=html_file, **options))
 
     _guard(traceback, action)
 

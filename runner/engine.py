@@ -73,7 +73,10 @@ class RunContext:
     keep_details: bool = True  # False: passed requests get no sent request, response headers or checks (no reporter shows them)
     keep_results: bool = True  # False: only failed and broken requests stay in the RunResult, the others are counted
     sleep: Callable[[float], Any] = asyncio.sleep
+    observe: Callable[..., None] | None = None  # (collection, spec, scope, response, result): the explore tools (runner/explore)
     stop: bool = field(default=False)
+    traceback: bool = False  # --traceback: print (masked) the traceback of a request's internal error
+    paid: Any = None  # llm.PaidRun: budget, pacing, OAuth2 tokens, usage and cost (None: none of it)
 
     @property
     def blocking(self) -> bool:
@@ -81,13 +84,14 @@ class RunContext:
         return self.jobs <= 1
 
 
-def select_requests(collection: CollectionSpec, expression: str | None) -> tuple[int, ...]:
-    """Indexes of the requests whose name or tags match ``-k`` (all when no expression)."""
+def select_requests(collection: CollectionSpec, expression: str | None, names: list[str] | None = None) -> tuple[int, ...]:
+    """Indexes of the requests named by ``--request`` (when given) whose name or tags match ``-k`` (all when neither)."""
+    specs = [spec for spec in collection.requests if not names or spec.name in names]
     if not expression:
-        return tuple(range(len(collection.requests)))
+        return tuple(spec.index for spec in specs)
     from .selection import matches
 
-    return tuple(spec.index for spec in collection.requests if matches(expression, spec.name, spec.tags))
+    return tuple(spec.index for spec in specs if matches(expression, spec.name, spec.tags))
 
 
 async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: list[Reporter]) -> RunResult:
@@ -113,6 +117,8 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
     finally:
         await clients.aclose()
         run.elapsed_ms = (time.perf_counter() - started) * 1000
+    if context.paid is not None:
+        run.stopped = context.paid.halted
     fanout.run_finished(run)
     return run
 
@@ -199,9 +205,41 @@ async def run_request(
     iteration: int | None = None,
     cookies: SessionCookies | None = None,
 ) -> RequestResult:
-    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's."""
+    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's.
+
+    The safety net: an exception nobody expected (a bug, or an input class not
+    yet handled) makes this request an error, masked, and the run goes on.
+    """
+    try:
+        return await _run_request(collection, spec, scope, context, client, iteration, cookies)
+    except Exception as exc:  # noqa: BLE001 - never the end of the run; Ctrl-C and cancellation pass (BaseException)
+        result = _base_result(collection, spec, iteration, ERROR)
+        result.error_kind = "internal"
+        detail = " ".join(str(getattr(exc, "message", None) or exc).split())
+        result.error = scope.redactor.mask(f"internal error: {type(exc).__name__}: {detail} (run again with --traceback for details)")
+        if context.traceback:
+            import sys
+            import traceback
+
+            sys.stderr.write(scope.redactor.mask_lines("".join(traceback.format_exception(exc))))
+        return result
+
+
+async def _run_request(
+    collection: CollectionSpec,
+    spec: RequestSpec,
+    scope: Scope,
+    context: RunContext,
+    client: Any,
+    iteration: int | None,
+    cookies: SessionCookies | None,
+) -> RequestResult:
     redactor = scope.redactor
     result = _base_result(collection, spec, iteration, PASSED)
+    paid = context.paid
+    if paid is not None and paid.halted:  # --budget or --max-requests stopped the run: the rest is reported, not sent
+        result.outcome, result.skip_reason = SKIPPED, f"not sent: {paid.halted}"
+        return result
     try:
         if is_skipped(spec, scope, context.templates):
             result.outcome = SKIPPED
@@ -215,30 +253,47 @@ async def run_request(
         result.error = redactor.mask(f"cannot render the request: {exc.message}")
         return result
     result.method, result.url = request.method, redactor.mask(request.full_url())
-    if context.keep_details:
+    if paid is not None:
+        refusal = await paid.admit(collection, request, spec.name)
+        if refusal:
+            result.outcome, result.skip_reason = SKIPPED, f"not sent: {refusal}"
+            return result
+    if context.keep_details and request.oauth2 is None:
         result.request = _sent(request, redactor)
     response: HttpResponse | None = None
     attempt = 0
     while True:
         attempt += 1
         try:
+            if paid is not None:
+                await paid.before_send(collection, request, result, client, context.sleep)
             response = await send(client, request, context.stream_reader, cookies, redactor)
+            if paid is not None and paid.after_attempt(request, response):  # 401 with an OAuth2 token: a new token, once
+                await paid.before_send(collection, request, result, client, context.sleep)
+                response = await send(client, request, context.stream_reader, cookies, redactor)
+                paid.after_attempt(request, response)
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
         except TransportError as exc:
             result.attempts.append(Attempt(attempt, None, 0.0, redactor.mask(exc.cause)))
             delay = _retry_delay(retry, request.method, attempt, transport=True)
-            if delay is None:
+            if delay is None or exc.kind == "oauth2":  # no token: trying again gets none either
                 result.outcome = ERROR
                 result.error_kind = exc.kind
                 result.error = redactor.mask(exc.cause)
+                if paid is not None:
+                    paid.account(collection, request, None, None, result)
                 return result
         if delay is None:
             break
         await context.sleep(delay)
     assert response is not None
+    if context.keep_details and request.oauth2 is not None:  # with its bearer token, masked
+        result.request = _sent(request, redactor)
     _fill_response(result, response, redactor, context.keep_details)
     view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
+    if paid is not None:
+        paid.account(collection, request, response, view.json if response.events is None and "json" in result.content_type else None, result)
     checks = check_response(spec, request, view, response, context)
     checks.extend(capture_values(spec.captures, view, scope, result.captures))
     result.checks = checks
@@ -246,7 +301,9 @@ async def run_request(
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
     if any(not check.passed for check in checks):
         result.outcome = FAILED
-    elif not context.keep_details:  # read by no reporter of this run: not worth masking
+    if context.observe is not None:
+        context.observe(collection, spec, scope, response, result)
+    if result.outcome != FAILED and not context.keep_details:  # read by no reporter of this run: not worth masking
         result.checks, result.response_headers = [], []
         return result
     if result.outcome == FAILED or context.keep_bodies:

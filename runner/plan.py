@@ -19,7 +19,7 @@ from .preflight import check_collection, check_examples
 from .redact import Redactor
 from .schemas import SchemaStore
 from .templating import Templates, is_template, iter_strings
-from .variables import Layer, Scope, build_scope
+from .variables import Layer, Scope, build_scope, lone_surrogate
 
 
 @dataclass
@@ -36,6 +36,9 @@ class PlanInput:
     allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
     allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
     shard: tuple[int, int] | None = None  # --shard K/N: run only this share of the collections
+    request_names: list[str] = field(default_factory=list)  # --request NAME: exact names
+    carried: dict[str, dict[str, tuple[Any, bool]]] = field(default_factory=dict)  # --watch: path -> name -> (captured value, secret)
+    widen: Any = None  # --watch: (collection, selected, scope, templates) -> selected, with the producers of missing captures
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Plan:
     templates: Templates
     schemas: SchemaStore
     redactor: Redactor
+    environment: EnvironmentSpec | None = None
 
 
 def parse_var(text: str) -> tuple[str, Any]:
@@ -59,12 +63,15 @@ def parse_var(text: str) -> tuple[str, Any]:
     name = name.strip()
     if not sep or not name.isidentifier():
         raise UsageError(f"--var {text!r}: expected NAME=VALUE, with NAME made of letters, digits and _")
-    if value != value.strip():
-        return name, value  # " 5" is the text typed, spaces included
-    try:
-        return name, json.loads(value, parse_int=_exact_int, parse_float=_exact_float, parse_constant=_no_constant)
-    except ValueError:
-        return name, value
+    parsed: Any = value
+    if value == value.strip():  # " 5" is the text typed, spaces included
+        try:
+            parsed = json.loads(value, parse_int=_exact_int, parse_float=_exact_float, parse_constant=_no_constant)
+        except ValueError:
+            pass
+    if lone_surrogate(parsed) is not None:  # the value itself is not shown: it may be a secret
+        raise UsageError(f"--var {name}: the value is not text: it holds bytes that are not UTF-8, or a lone surrogate escape such as \\ud800")
+    return name, parsed
 
 
 def _exact_int(text: str) -> int:
@@ -124,12 +131,16 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
         from .selection import check_expression
 
         check_expression(request.selection)
+    if request.request_names:
+        from .selection import select_by_names
+
+        select_by_names((spec.name for collection in collections for spec in collection.requests), request.request_names)
 
     numbered = request.iterations * len(rows) > 1
     runs: list[CollectionRun] = []
     checked: set[tuple[int, frozenset[str]]] = set()  # the preflight depends only on which names exist
     for collection in collections:
-        selected = select_requests(collection, request.selection)
+        selected = select_requests(collection, request.selection, request.request_names)
         if not selected:
             continue
         firsts: list[tuple[Scope, list[Layer]]] = []  # per data row: its checked scope, and the layers behind it
@@ -137,6 +148,10 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
             layers = _layers(collection, environment, row, cli_values)
             try:
                 scope = build_scope(layers, templates, redactor)
+                for name, (value, secret) in request.carried.get(collection.path, {}).items():
+                    scope.capture(name, value, secret)  # --watch: what the last run captured stands in for requests not selected now
+                if request.widen is not None and not firsts:
+                    selected = request.widen(collection, selected, scope, templates)
                 key = (id(collection), frozenset(scope.values))
                 if key not in checked:
                     checked.add(key)
@@ -160,8 +175,9 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
     if problems:
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
-        raise UsageError(f"-k {request.selection!r} selects no request")
-    return Plan(runs, collections, templates, schemas, redactor)
+        named = f" among --request {', '.join(repr(name) for name in request.request_names)}" if request.request_names else ""
+        raise UsageError(f"-k {request.selection!r} selects no request{named}")
+    return Plan(runs, collections, templates, schemas, redactor, environment)
 
 
 def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row: dict[str, Any] | None, cli_values: dict[str, Any]) -> list[Layer]:
