@@ -138,10 +138,15 @@ def _auth(document: dict[str, Any], operation: dict[str, Any]) -> AuthSpec | Non
     return None
 
 
-def openapi_routes(path: str, order: int = 0) -> tuple[list[Route], list[str]]:
-    """The routes of every operation of the OpenAPI document at ``path``, and the start-up warnings."""
+def openapi_routes(path: str, order: int = 0, schemas: Any = None) -> tuple[list[Route], list[str]]:
+    """The routes of every operation of the OpenAPI document at ``path``, and the start-up warnings.
+
+    ``schemas`` (a ``SchemaStore``) is given the parsed document, so validating and generating never parse it again.
+    """
     file = Path(path).resolve()
     document = _load(file)
+    if schemas is not None:
+        schemas.add_document(file, document)
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
         raise InputError(Problem(f"{path} is not an OpenAPI document: it has no paths", Location(path)))
     refs = _Refs(document)

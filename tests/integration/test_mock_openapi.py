@@ -70,12 +70,12 @@ def test_security_and_request_validation_from_the_spec(served: tuple[str, list[s
 
 def test_the_same_seed_gives_the_same_answers(served: tuple[str, list[str]]) -> None:
     url, _ = served
-    first = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer k"}).json()
+    first = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer k"}, timeout=30).json()
     server = MockServer(log_file=io.StringIO())
     other = server.start()
     try:
         load_and_serve(server, MockSettings([str(SPEC)], seed=3), other)
-        assert httpx.get(f"{other}/v1/models", headers={"Authorization": "Bearer k"}).json() == first
+        assert httpx.get(f"{other}/v1/models", headers={"Authorization": "Bearer k"}, timeout=30).json() == first
     finally:
         server.stop()
 
