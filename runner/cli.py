@@ -46,7 +46,8 @@ def _fail(error: Exception, traceback: bool = False) -> None:
         sys.exit(error.exit_code)
     if traceback:
         raise error
-    click.echo(f"internal error: {type(error).__name__}: {error}\n(run again with --traceback for details; please report this)", err=True)
+    # no redactor knows this one's secrets: its message is not shown (it may quote one), --traceback shows it
+    click.echo(f"internal error: {type(error).__name__}\n(run again with --traceback for details; please report this)", err=True)
     sys.exit(EXIT_INPUT)
 
 
