@@ -1,4 +1,4 @@
-"""``runner mock openapi.yaml``: Mistral's own spec (tests/data/mistral/openapi.yaml) served, the official SDK parses every answer."""
+"""``runner mock openapi.yaml``: Mistral's own spec (tests/data/interop/mistral-openapi.yaml) served, the official SDK parses every answer."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from runner.mock import MockServer
 from runner.mock.serve import MockSettings, load_and_serve
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO / "tests" / "data" / "mistral" / "openapi.yaml"
+SPEC = REPO / "tests" / "data" / "interop" / "mistral-openapi.yaml"  # shared with the importer tests
 PAINTER = [{"role": "user", "content": "Who is the most renowned French painter?"}]
 
 
