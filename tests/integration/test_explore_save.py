@@ -66,6 +66,9 @@ requests:
     url: /stream
     expect:
       events: {done: true}
+    example:
+      events: ["old"]
+      event_delay_ms: 5   # the mock's pacing: kept
 """
 
 
@@ -149,6 +152,7 @@ def test_saved_examples_change_only_example_blocks_and_hold_no_secret(run_cli: A
     assert by_name["has an old example"]["example"]["status"] == 200 and "old" not in by_name["has an old example"]["example"]["json"]
     assert by_name["flow request"]["example"]["json"]["ok"] is True
     assert by_name["plain text"]["example"]["body"] == "hello\nworld"
+    assert by_name["stream"]["example"]["event_delay_ms"] == 5
     assert by_name["stream"]["example"]["events"] == [{"choices": [{"delta": {"content": piece}}]} for piece in ("Com", "té", ".")]
     assert "example" not in by_name["failing"]
     # the workflow: validate checks the saved examples against expect, the mock serves them
