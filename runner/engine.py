@@ -310,7 +310,7 @@ async def _run_request(
     _fill_response(result, response, redactor, context.keep_details)
     view = _view(response)
     if paid is not None:
-        paid.account(collection, request, response, view.json if response.events is None and "json" in result.content_type else None, result)
+        paid.account(collection, request, response, view, result)
     checks = check_response(spec, request, view, response, context)
     checks.extend(capture_values(spec.captures, view, scope, result.captures))
     checks.extend(check_vars(spec, scope, context.templates))

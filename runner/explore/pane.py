@@ -22,6 +22,7 @@ from ..reports.console import Line, format_size
 
 MAX_LINES = 200  # a body longer than this is cut, with a count of the rest
 MAX_CHARS = 40_000
+MAX_PRETTY_BYTES = 2_000_000  # a larger JSON body is shown as it came (cut), not parsed to be indented
 _TEXT_TYPES = ("text/", "+json", "/json", "+xml", "/xml", "javascript", "x-www-form-urlencoded", "graphql", "yaml", "csv", "ndjson")
 # C0 and C1 controls but tab and newline, DEL, line/paragraph separators, and the bidirectional
 # overrides and isolates that can reorder what a reader sees
@@ -75,7 +76,7 @@ def format_body(body: bytes, text: str, content_type: str, redactor: Redactor, m
     if is_binary(body, content_type):
         kind = content_type.split(";")[0].strip() or "unknown type"
         return [[(f"<binary body: {format_size(len(body))}, {printable(kind)}>", "dim")]]
-    data = _json_or_none(text, content_type)
+    data = _json_or_none(text, content_type) if len(body) <= MAX_PRETTY_BYTES else None
     if data is not None:
         shown = json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False)
         style = "json"

@@ -72,6 +72,19 @@ class CheckApp:
     def route_big(self, request: Request) -> Response:
         return Response(b"x" * self.big, content_type="text/plain")
 
+    def route_br(self, request: Request) -> Response:
+        import brotli
+
+        return Response(brotli.compress(json.dumps(ITEM).encode()), content_type="application/json", headers={"Content-Encoding": "br"})
+
+    def route_zstd(self, request: Request) -> Response:
+        try:
+            from compression import zstd  # type: ignore[import-not-found]
+        except ImportError:
+            from backports import zstd  # type: ignore[no-redef]
+
+        return Response(zstd.compress(json.dumps(ITEM).encode()), content_type="application/json", headers={"Content-Encoding": "zstd"})
+
     def route_r1(self, request: Request) -> Response:
         return Response("", status=301, headers={"Location": "/r2"})
 

@@ -249,3 +249,13 @@ def test_the_json_report_keeps_byte_and_date_captures_as_text(run_cli: Any, writ
 
 def test_the_served_documents_are_what_the_checks_read() -> None:
     assert XML.count(b"<entry") == 2 and HTML.count(b"<li") == 2  # the counts the XPath checks above expect
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+def test_brotli_and_zstd_bodies_are_checked_decoded(run_cli: Any, write: Any, base: str, coding: str) -> None:
+    from check_servers import ITEM
+
+    digest = hashlib.sha256(json.dumps(ITEM).encode()).hexdigest()
+    request = f"  - name: {coding}\n    url: /{coding}\n    expect: {{headers: {{Content-Encoding: {coding}}}, sha256: '{digest}', json: {{$.name: Comté}}}}\n"
+    result = run_requests(run_cli, write, base, request)
+    assert result.exit_code == 0, result.output
