@@ -30,7 +30,7 @@ def _outside_refs_option(func: F) -> F:
 
 
 def _outside_files_option(func: F) -> F:
-    return click.option("--allow-outside-files", is_flag=True, help="Let multipart uploads (file: PATH) come from outside the collection's project folder.")(func)
+    return click.option("--allow-outside-files", is_flag=True, help="Let multipart uploads (file: PATH), certificates (verify, client_cert) and report paths that a symlink leads elsewhere be outside the project folder.")(func)
 
 
 def _traceback_option(func: F) -> F:
@@ -166,6 +166,8 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
             HttpClients().check(c.tls for c in plan.collections)
         count = sum(len(c.requests) for c in plan.collections)
         click.echo(f"ok: {len(plan.collections)} collection(s), {count} request(s), nothing sent")
+        for folder in _project_folders(plan.collections):
+            click.echo(f"project folder: {folder}")
         return EXIT_OK
 
     _guard(traceback, action)
@@ -269,6 +271,15 @@ def merge_reports_command(kind: str, output: str, inputs: tuple[str, ...], force
         return EXIT_OK
 
     _guard(traceback, action)
+
+
+def _project_folders(collections: Any) -> list[str]:
+    """Each project folder of the collections, and why: the limit for schemas, uploads and certificates (docs/security.md)."""
+    from pathlib import Path
+
+    from .schemas import describe_project_root
+
+    return list(dict.fromkeys(describe_project_root(Path(c.base_dir)) for c in collections))
 
 
 def _color(no_color: bool) -> bool:
