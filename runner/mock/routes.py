@@ -425,8 +425,9 @@ def choose_route(routes: list[Route], request: Incoming, strict: bool = True) ->
     found = candidates(routes, request)
     if not found:
         return None
-    fitting = [route for route in found if not _is_error_example(route) or rank(route, request, strict)[1] == 0]
-    return max(fitting or found, key=lambda route: rank(route, request, strict))
+    ranks = {route.order: rank(route, request, strict) for route in found}  # once each: the hot path of every request
+    fitting = [route for route in found if not _is_error_example(route) or ranks[route.order][1] == 0]
+    return max(fitting or found, key=lambda route: ranks[route.order])
 
 
 def _is_error_example(route: Route) -> bool:
