@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from . import __version__
+from .completion import complete_report, complete_request_name
 from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,7 +35,7 @@ def _outside_files_option(func: F) -> F:
 
 
 def _traceback_option(func: F) -> F:
-    return click.option("--traceback", is_flag=True, hidden=True, help="Show Python tracebacks for internal errors.")(func)
+    return click.option("--traceback", is_flag=True, help="On an internal error, show the Python traceback (for a bug report).")(func)
 
 
 def _fail(error: Exception, traceback: bool = False) -> None:
@@ -88,8 +89,8 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_variables_options
 @click.option("--mock", is_flag=True, help="Serve every request's saved example from a loopback server and run against it.")
-@click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
-@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words with and/or/not and parentheses.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", shell_complete=complete_report, help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
+@click.option("-k", "selection", metavar="EXPR", shell_complete=complete_request_name, help="Select requests by name or tag: words with and/or/not and parentheses.")
 @click.option("--bail", is_flag=True, help="Stop at the first failed request.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
@@ -154,7 +155,7 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 
 @main.command()
 @click.argument("path", metavar="PATH")
-@click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
+@click.option("--request", "request_name", metavar="NAME", shell_complete=complete_request_name, help="The request to show (default: every request).")
 @click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")

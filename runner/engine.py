@@ -210,9 +210,19 @@ async def run_request(
         request = render_request(collection, spec, scope, context.templates, context.options)
         retry = _retry_policy(spec, collection, context.options, context.templates, scope.values)
     except TemplateError as exc:
+        from .explain import missing_capture
+
         result.outcome = ERROR
         result.error_kind = "template"
-        result.error = redactor.mask(f"cannot render the request: {exc.message}")
+        name, missing = missing_capture(exc.message, collection, spec)
+        result.error = redactor.mask(missing or f"cannot render the request: {exc.message}")
+        if name:  # show the URL it would have had, the missing value marked
+            stand_in = scope.child()
+            stand_in.values[name] = f"<{name}: not captured>"
+            try:
+                result.url = redactor.mask(render_request(collection, spec, stand_in, context.templates, context.options).full_url())
+            except TemplateError:
+                pass  # another value is missing too: the template stays as written
         return result
     result.method, result.url = request.method, redactor.mask(request.full_url())
     if context.keep_details:
@@ -240,7 +250,14 @@ async def run_request(
     _fill_response(result, response, redactor, context.keep_details)
     view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
     checks = check_response(spec, request, view, response, context)
-    checks.extend(capture_values(spec.captures, view, scope, result.captures))
+    missed = capture_values(spec.captures, view, scope, result.captures)  # what an error body holds is still captured
+    if any(check.kind == "status" and not check.passed for check in checks):  # nothing else was judged: say how much
+        from .explain import refused_hint
+
+        result.checks_skipped = _check_count(spec) - len(checks) - len(spec.captures) + len(missed)
+        result.hint = redactor.mask(refused_hint(response.status, collection, spec, scope, context.templates))
+    else:
+        checks.extend(missed)
     result.checks = checks
     if response.truncated:
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
@@ -282,8 +299,12 @@ def _excerpt(text: str) -> str:
 
 
 def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:
-    """Every check of ``expect`` against the response; all of them run, failed or not."""
-    checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions]
+    """Every check of ``expect`` against the response, failed or not; but when the status is not
+    the one expected, only the status check: the others would judge an error body."""
+    checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions if assertion.kind == "status"]
+    if any(not check.passed for check in checks):
+        return checks
+    checks += [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions if assertion.kind != "status"]
     if spec.expect.schema is not None:
         checks.extend(check_schema(spec.expect, view, context.schemas))
     if spec.expect.events is not None or response.events is not None:
@@ -291,6 +312,12 @@ def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseVi
 
         checks.extend(check_events(request.events, response, request.stream, context.schemas))
     return checks
+
+
+def _check_count(spec: RequestSpec) -> int:
+    """How many checks and captures a request has (a schema and the stream checks count one each)."""
+    expect = spec.expect
+    return len(expect.assertions) + (expect.schema is not None) + (expect.events is not None) + len(spec.captures)
 
 
 def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope: Scope, captured: dict[str, Any] | None = None) -> list[CheckResult]:

@@ -83,6 +83,8 @@ class RequestResult:
     first_event_ms: float | None = None
     event_count: int | None = None
     tags: tuple[str, ...] = ()
+    checks_skipped: int = 0  # checks and captures not evaluated because the status was not the expected one
+    hint: str = ""  # why it may have failed, in the user's terms (a 401: which variable holds the key)
 
     @property
     def failed_checks(self) -> list[CheckResult]:

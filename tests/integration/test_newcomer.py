@@ -193,3 +193,29 @@ def test_a_cut_body_excerpt_says_how_much_was_cut(run_cli: Any, write: Any, http
     result = run_cli("run", str(path))
     assert result.exit_code == 1
     assert "    line 19\n    ... (10 more lines, 80 more characters)\n" in result.stdout
+
+
+# -- 10, 11. a failed status: the rest is skipped and counted; a 401 names the key's variable; a missing capture names its request ----
+
+
+def test_a_failed_status_shows_itself_the_body_and_how_many_checks_were_skipped(run_cli: Any, write: Any, httpbin_url: str) -> None:
+    requests = """  - name: models
+    url: /status/401
+    expect:
+      status: 200
+      headers: {content-type: {contains: json}}
+      json: {$.data: {length: {ge: 1}}, $.object: list}
+      schema: {type: object, required: [data]}
+    capture: {model_id: "$.data[0].id"}
+  - name: one model
+    url: /anything/{{ model_id }}
+"""
+    path = write("c.yaml", _collection(httpbin_url, requests, head="vars: {api_key: sk-newcomer-0123456789}\nsecrets: [api_key]\nauth: {bearer: '{{ api_key }}'}\n"))
+    result = run_cli("run", str(path))
+    assert result.exit_code == 1
+    assert [line for line in result.stdout.splitlines() if line.startswith("  x ")][0].startswith("  x status: expected 200, got 401")
+    assert "  5 more checks skipped: the status was 401\n" in result.stdout
+    assert "hint: the server rejected the credentials (401): check the key; it comes from 'api_key' (from collection vars)" in result.stdout
+    assert "'model_id' was not captured: request 'models', which captures it, failed or did not run" in result.stdout
+    assert f"GET {httpbin_url}/anything/<model_id: not captured>" in result.stdout
+    assert "sk-newcomer" not in result.output
