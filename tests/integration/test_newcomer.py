@@ -219,3 +219,46 @@ def test_a_failed_status_shows_itself_the_body_and_how_many_checks_were_skipped(
     assert "'model_id' was not captured: request 'models', which captures it, failed or did not run" in result.stdout
     assert f"GET {httpbin_url}/anything/<model_id: not captured>" in result.stdout
     assert "sk-newcomer" not in result.output
+
+
+# -- 15. a schema keyword in a $ref'd file is named by its own file and line ------------------------------
+
+
+def test_a_schema_failure_names_the_file_and_line_of_the_keyword(run_cli: Any, write: Any, project: Path, httpbin_url: str) -> None:
+    write("schemas/anything.json", '{\n  "type": "object",\n  "properties": {"headers": {"$ref": "headers.json"}}\n}\n')
+    write("schemas/headers.json", '{\n  "type": "object",\n  "properties": {\n    "User-Agent": {\n      "type": "string",\n      "pattern": "^curl/"\n    }\n  }\n}\n')
+    write("c.yaml", _collection(httpbin_url, "  - name: anything\n    url: /anything\n    expect: {schema: schemas/anything.json}\n"))
+    result = run_cli("run", "c.yaml", cwd=project)
+    assert result.exit_code == 1
+    assert "x schema schemas/anything.json at /headers/User-Agent (pattern): " in result.stdout
+    assert "(pattern at schemas/headers.json:6:7 #/properties/User-Agent/pattern)" in result.stdout
+
+
+# -- 19. --traceback is documented; completion knows report formats and request names ----------------------
+
+
+def test_help_lists_traceback(run_cli: Any) -> None:
+    for command in ("run", "validate", "show", "mock"):
+        assert "--traceback" in run_cli(command, "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "incomplete", "expected"),
+    [
+        (["run", "collections/", "--report"], "ju", ["junit:"]),
+        (["run", "collections/", "--report"], "", ["github:", "html:", "json:", "junit:", "markdown:"]),
+        (["show", "collections/models.yaml", "--request"], "", ["list models", "retrieve the first model"]),
+        (["run", "collections/chat.yaml", "collections/models.yaml", "-k"], "multi", ["multi-turn: first answer", "multi-turn: answer fed back"]),
+        (["run", "does-not-exist/", "-k"], "", []),
+    ],
+    ids=["report-prefix", "report-all", "show-request", "run-k", "no-such-path"],
+)
+def test_shell_completion(args: list[str], incomplete: str, expected: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.shell_completion import ShellComplete
+
+    from runner.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    values = [item.value for item in ShellComplete(main, {}, "runner", "_RUNNER_COMPLETE").get_completions(args, incomplete)]
+    assert all(value in values for value in expected) if expected else values == []  # other formats may join the list
+    assert all(value.lower().startswith(incomplete) for value in values)
