@@ -95,6 +95,7 @@ def main() -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
 @click.option("--iterations", type=click.IntRange(min=1), default=1, show_default=True, help="Run every collection N times.")
+@click.option("--shard", metavar="K/N", help="Run only shard K of N: a stable, balanced share of the collection files (for CI matrices; see docs/scale.md).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--retries", type=click.IntRange(min=0), help="Retry each request up to N times (see docs/format.md#retries).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
@@ -156,14 +157,14 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 @main.command()
 @click.argument("path", metavar="PATH")
 @click.option("--request", "request_name", metavar="NAME", shell_complete=complete_request_name, help="The request to show (default: every request).")
-@click.option("--format", "output_format", type=click.Choice(["http", "curl"]), default="http", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["http", "curl", "httpie", "python"]), default="http", show_default=True, help="http: the HTTP message; curl, httpie: a shell command line; python: httpx code. Secrets from the environment are read from it, others are ****.")
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")
 @_outside_refs_option
 @_outside_files_option
 @_traceback_option
 def show(path: str, request_name: str | None, output_format: str, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, allow_outside_refs: bool, allow_outside_files: bool, traceback: bool) -> None:
-    """Print requests fully rendered, as HTTP or as a curl command, with secrets masked."""
+    """Print requests fully rendered, as HTTP or as a curl, HTTPie or Python command, with secrets masked."""
 
     def action() -> int:
         from .show import show_requests
@@ -194,10 +195,33 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
     _guard(traceback, action)
 
 
+@main.command("merge-reports")
+@click.argument("kind", type=click.Choice(["junit", "json"]), metavar="junit|json")
+@click.argument("output", metavar="OUT")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@_traceback_option
+def merge_reports_command(kind: str, output: str, inputs: tuple[str, ...], force: bool, traceback: bool) -> None:
+    """Join the JUnit or JSON reports of several shards (run --shard K/N) into one."""
+
+    def action() -> int:
+        from .reports.merge import merge_reports
+
+        click.echo(merge_reports(kind, output, list(inputs), force), err=True)
+        return EXIT_OK
+
+    _guard(traceback, action)
+
+
 def _color(no_color: bool) -> bool:
     if no_color or "NO_COLOR" in os.environ:
         return False
     return sys.stdout.isatty()
+
+
+from .interop.commands import register as _register_interop  # noqa: E402  (click only: start-up stays light)
+
+_register_interop(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

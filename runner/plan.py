@@ -35,6 +35,7 @@ class PlanInput:
     mock_url: str | None = None
     allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
     allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
+    shard: tuple[int, int] | None = None  # --shard K/N: run only this share of the collections
 
 
 @dataclass
@@ -97,6 +98,10 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
         except InputError as exc:
             problems.extend(exc.problems)
     environment: EnvironmentSpec | None = None
+    if request.shard is not None and not problems:
+        from .shard import shard_items, shard_key
+
+        collections = shard_items(collections, [len(c.requests) for c in collections], [shard_key(c.path) for c in collections], *request.shard)
     if request.env_file:
         try:
             environment = load_environment(request.env_file)

@@ -87,6 +87,10 @@ class Redactor:
             self._values.add(encoded)
             self._pattern = None
 
+    def secret_values(self) -> frozenset[str]:
+        """Every value given to ``add`` (not their encoded forms)."""
+        return frozenset(self._added)
+
     @property
     def generation(self) -> int:
         """Grows whenever a secret value is added: text masked at an older generation may need masking again."""

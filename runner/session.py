@@ -38,6 +38,7 @@ class RunSettings:
     quiet: bool = False
     color: bool = False
     stdout: Any = None
+    shard: str | None = None
 
 
 def run_session(settings: RunSettings) -> int:
@@ -60,7 +61,7 @@ def run_session(settings: RunSettings) -> int:
             server = MockServer(verbose=settings.verbose)
             mock_url = server.start()
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files)
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, _shard(settings.shard))
         )
         redactor = plan.redactor
         options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files)
@@ -97,6 +98,14 @@ def run_session(settings: RunSettings) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    from .shard import parse_shard
+
+    return parse_shard(text)
 
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:

@@ -1,10 +1,8 @@
-"""``runner show``: requests fully rendered, as HTTP or curl, with every secret masked."""
+"""``runner show``: requests fully rendered, as HTTP or a generated command (``codegen``), with every secret masked."""
 
 from __future__ import annotations
 
 import json
-import os
-import shlex
 
 from .errors import UsageError
 from .plan import PlanInput, build_plan, scope_for_show
@@ -22,40 +20,6 @@ def format_http(request: RenderedRequest, redactor: Redactor) -> str:
     if body:
         lines += ["", redactor.mask(body)]
     return "\n".join(lines) + "\n"
-
-
-def format_curl(request: RenderedRequest, redactor: Redactor) -> str:
-    """The request as a curl command line, masked."""
-    parts = ["curl", "-X", request.method, shlex.quote(redactor.mask(request.full_url()))]
-    for name, value in redactor.mask_headers(request.headers):
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if request.files:
-        for name, value in request.form or []:  # the text fields that go with the files
-            parts += ["-F", shlex.quote(f"{name}={redactor.mask(value)}")]
-        for name, (filename, data, content_type) in request.files:
-            parts += ["-F", shlex.quote(_curl_file(name, request.file_paths[name], filename, content_type) if filename else f"{name}={redactor.mask(data.decode('utf-8', 'replace'))}")]
-    else:
-        body = request.body_text()
-        if body:
-            parts += ["--data-raw", shlex.quote(redactor.mask(body))]
-    if request.follow_redirects:
-        parts.append("-L")
-    return " ".join(parts) + "\n"
-
-
-def _curl_file(name: str, path: str, filename: str, content_type: str) -> str:
-    """A curl ``-F`` file part: the file as a path from the working folder, with the name and type sent."""
-    part = f"{name}=@{_curl_word(os.path.relpath(path))}"
-    if filename != os.path.basename(path):
-        part += f";filename={_curl_word(filename)}"
-    return part + f";type={content_type}"
-
-
-def _curl_word(text: str) -> str:
-    """``text`` as curl reads it in a ``-F`` value: quoted when it holds a separator curl would split at."""
-    if not any(char in text for char in ';,"'):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def format_variables(scope: Scope) -> str:
@@ -85,6 +49,11 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
             request = render_request(collection, spec, scope, plan.templates, RunOptions(allow_outside_files=allow_outside_files))
         except TemplateError as exc:
             raise UsageError(f"request {spec.name!r}: {scope.redactor.mask(exc.message)}") from None
-        text = format_curl(request, scope.redactor) if output_format == "curl" else format_http(request, scope.redactor)
+        if output_format == "http":
+            text = format_http(request, scope.redactor)
+        else:
+            from .codegen import format_command
+
+            text = format_command(request, scope.redactor, output_format)
         out.append(f"# {spec.name}  ({spec.location})\n{text}" if len(specs) > 1 else text)
     return "\n".join(out)

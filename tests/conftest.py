@@ -17,6 +17,10 @@ from click.testing import CliRunner
 from runner.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
+# tests/cases and tests/data hold collections that tests load on purpose (many invalid): the
+# runner pytest plugin must not collect them as items of this suite
+collect_ignore = ["cases", "data"]
+pytest_plugins = ["pytester"]  # the runner pytest plugin is tested by running pytest itself
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH", "VIRTUAL_ENV"}
 
 

@@ -288,7 +288,7 @@ def test_show_curl_keeps_multipart_text_fields(run_cli, write, api: HTTPServer) 
 """, "secrets: [api_key]"))
     result = run_cli("show", str(path), "--format", "curl", "--var", f"api_key={SECRET}")
     assert result.exit_code == 0, result.output
-    assert "-F 'purpose=****'" in result.stdout
+    assert "--form-string 'purpose=****'" in result.stdout  # -F would read a value starting with @ or < as a file
     upload = os.path.relpath(path.parent / "data" / "up.txt")  # from the working folder, so the command runs as printed
     assert "-F " + shlex.quote(f"file=@{upload};type=text/plain") in result.stdout
     assert "-F " + shlex.quote(f'renamed=@{upload};filename="a;b.csv";type=text/csv') in result.stdout
