@@ -101,6 +101,9 @@ def main() -> None:
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle (PEM) to verify servers with, instead of every collection's 'verify'.")
 @click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate and its key (one PEM file), instead of every collection's 'client_cert'.")
+@click.option("--rate", metavar="COUNT/UNIT", help="Pace requests to each host: 5/s, 60/m, 100/10s (beats the environment's and collections' rate; see docs/llm.md).")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="AMOUNT", help="Stop sending before the run could spend more than AMOUNT, in the price table's currency (see docs/llm.md).")
+@click.option("--max-requests", type=click.IntRange(min=0), metavar="N", help="Send at most N requests; the rest are reported skipped (exit 1).")
 @_outside_refs_option
 @_outside_files_option
 @click.option("-v", "--verbose", is_flag=True, help="Print every request and response (secrets masked).")
@@ -177,19 +180,23 @@ def show(path: str, request_name: str | None, output_format: str, env_file: str 
 
 
 @main.command("mock")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH|OPENAPI...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True, help="Port (0 picks a free one).")
 @_variables_options
+@click.option("--dynamic", is_flag=True, help="Answer a request no example fits with a body generated from its response schema.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated (--dynamic) bodies: the same seed, the same bodies.")
+@click.option("--strict-auth", is_flag=True, help="Demand the exact credential the collections render (default: any non-empty one of the right kind).")
+@click.option("--no-cors", is_flag=True, help="Send no CORS headers and answer no preflight OPTIONS.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request served.")
 @_traceback_option
-def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], verbose: bool, traceback: bool) -> None:
-    """Serve every request's saved example over HTTP until Ctrl-C."""
+def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], dynamic: bool, seed: int, strict_auth: bool, no_cors: bool, verbose: bool, traceback: bool) -> None:
+    """Serve every request's saved example (or an OpenAPI document) over HTTP until Ctrl-C."""
 
     def action() -> int:
         from .mock import serve_forever
 
-        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars))
+        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed)
         return EXIT_OK
 
     _guard(traceback, action)

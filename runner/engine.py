@@ -74,6 +74,7 @@ class RunContext:
     keep_results: bool = True  # False: only failed and broken requests stay in the RunResult, the others are counted
     sleep: Callable[[float], Any] = asyncio.sleep
     stop: bool = field(default=False)
+    paid: Any = None  # llm.PaidRun: budget, pacing, OAuth2 tokens, usage and cost (None: none of it)
 
     @property
     def blocking(self) -> bool:
@@ -113,6 +114,8 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
     finally:
         await clients.aclose()
         run.elapsed_ms = (time.perf_counter() - started) * 1000
+    if context.paid is not None:
+        run.stopped = context.paid.halted
     fanout.run_finished(run)
     return run
 
@@ -202,6 +205,10 @@ async def run_request(
     """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's."""
     redactor = scope.redactor
     result = _base_result(collection, spec, iteration, PASSED)
+    paid = context.paid
+    if paid is not None and paid.halted:  # --budget or --max-requests stopped the run: the rest is reported, not sent
+        result.outcome, result.skip_reason = SKIPPED, f"not sent: {paid.halted}"
+        return result
     try:
         if is_skipped(spec, scope, context.templates):
             result.outcome = SKIPPED
@@ -225,30 +232,47 @@ async def run_request(
                 pass  # another value is missing too: the template stays as written
         return result
     result.method, result.url = request.method, redactor.mask(request.full_url())
-    if context.keep_details:
+    if paid is not None:
+        refusal = await paid.admit(collection, request, spec.name)
+        if refusal:
+            result.outcome, result.skip_reason = SKIPPED, f"not sent: {refusal}"
+            return result
+    if context.keep_details and request.oauth2 is None:
         result.request = _sent(request, redactor)
     response: HttpResponse | None = None
     attempt = 0
     while True:
         attempt += 1
         try:
-            response = await send(client, request, context.stream_reader, cookies)
+            if paid is not None:
+                await paid.before_send(collection, request, result, client, context.sleep)
+            response = await send(client, request, context.stream_reader, cookies, redactor)
+            if paid is not None and paid.after_attempt(request, response):  # 401 with an OAuth2 token: a new token, once
+                await paid.before_send(collection, request, result, client, context.sleep)
+                response = await send(client, request, context.stream_reader, cookies, redactor)
+                paid.after_attempt(request, response)
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
         except TransportError as exc:
             result.attempts.append(Attempt(attempt, None, 0.0, redactor.mask(exc.cause)))
             delay = _retry_delay(retry, request.method, attempt, transport=True)
-            if delay is None:
+            if delay is None or exc.kind == "oauth2":  # no token: trying again gets none either
                 result.outcome = ERROR
                 result.error_kind = exc.kind
                 result.error = redactor.mask(exc.cause)
+                if paid is not None:
+                    paid.account(collection, request, None, None, result)
                 return result
         if delay is None:
             break
         await context.sleep(delay)
     assert response is not None
+    if context.keep_details and request.oauth2 is not None:  # with its bearer token, masked
+        result.request = _sent(request, redactor)
     _fill_response(result, response, redactor, context.keep_details)
     view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
+    if paid is not None:
+        paid.account(collection, request, response, view.json if response.events is None and "json" in result.content_type else None, result)
     checks = check_response(spec, request, view, response, context)
     missed = capture_values(spec.captures, view, scope, result.captures)  # what an error body holds is still captured
     if any(check.kind == "status" and not check.passed for check in checks):  # nothing else was judged: say how much

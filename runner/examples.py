@@ -60,6 +60,64 @@ def resolve_stream(example: ExampleSpec, templates: Templates, values: Mapping[s
     return replace(example, done=bool(done), event_delay_ms=max(0.0, delay))
 
 
+def vector(size: int, seed: Any = "") -> list[float]:
+    """A unit vector of ``size`` floats, the same for the same ``seed`` (a stand-in embedding)."""
+    import hashlib
+    import math
+    import random
+
+    size = max(0, min(int(size), 65536))
+    generator = random.Random(hashlib.blake2b(str(seed).encode("utf-8"), digest_size=8).digest())
+    values = [generator.gauss(0.0, 1.0) for _ in range(size)]
+    norm = math.sqrt(sum(value * value for value in values)) or 1.0
+    return [round(value / norm, 6) for value in values]
+
+
+def example_scope(request: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a templated example sees: the collection's variables, ``request`` and ``vector()``."""
+    return {**values, "request": request, "vector": vector}
+
+
+def render_example(example: ExampleSpec, templates: Templates, scope: Mapping[str, Any]) -> ExampleSpec:
+    """A templated example rendered for one request (raises ``TemplateError``); others as they are."""
+    if not example.template:
+        return example
+    headers = {name: templates.render_text(value, scope) for name, value in example.headers.items()}
+    json_value = templates.render(example.json, scope) if example.has_json else None
+    body = templates.render_text(example.body, scope) if example.body is not None else None
+    events = tuple(templates.render(list(example.events), scope)) if example.events is not None else None
+    return replace(example, headers=headers, json=json_value, body=body, events=events)
+
+
+def sample_request(spec: RequestSpec, values: Mapping[str, Any], templates: Templates) -> dict[str, Any]:
+    """The request a templated example is tried with before serving: the collection's own, as far as it renders."""
+
+    def rendered(value: Any, placeholder: str) -> Any:
+        if isinstance(value, dict):
+            return {key: rendered(item, placeholder) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rendered(item, placeholder) for item in value]
+        try:
+            return templates.render(value, values)
+        except TemplateError:
+            return placeholder  # a captured value or a missing variable: some text stands for it
+
+    path = re.sub(r"^\{\{[^}]*\}\}", "", str(spec.url)).split("?", 1)[0]
+    names = re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", path)
+    params = {name: str(rendered("{{ %s }}" % name, f"sample-{name}")) for name in names}
+    body = spec.body.value if spec.body is not None else None
+    is_json = spec.body is not None and spec.body.kind == "json"
+    return {
+        "method": str(rendered(spec.method, "GET")).upper(),
+        "path": path,
+        "path_params": params,
+        "query": {str(k): rendered(v, "sample") for k, v in spec.params.items()},
+        "headers": {str(k).lower(): str(rendered(v, "sample")) for k, v in spec.headers.items()},
+        "json": rendered(body, "sample") if is_json else None,
+        "body": "" if is_json or body is None else str(rendered(body, "sample")),
+    }
+
+
 def example_headers(example: ExampleSpec) -> httpx.Headers:
     """The example's headers, with a Content-Type matching its body when it sets none."""
     headers = httpx.Headers(example.headers)
@@ -73,6 +131,14 @@ def example_failures(spec: RequestSpec, scope: Scope, templates: Templates, stor
     """Each way the example breaks the request's ``expect`` (timing checks excepted)."""
     example = spec.example
     assert example is not None
+    if example.template:
+        try:
+            example = render_example(example, templates, example_scope(sample_request(spec, scope.values, templates), scope.values))
+        except TemplateError as exc:
+            yield f"the templated example does not render: {exc.message}", example.location
+            return
+    if example.dynamic and not (example.has_json or example.body is not None or example.events is not None):
+        return  # generated from expect.schema by the mock: valid by construction
     body, _ = example_body(example)
     view = ResponseView(example.status, example_headers(example), body.decode("utf-8"), 0.0)
     for assertion in spec.expect.assertions:

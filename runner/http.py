@@ -45,9 +45,11 @@ _import_httpx_without_its_cli()
 
 import httpx  # noqa: E402
 
+from .decoding import BodyTooLargeError, DecodeError, decoded_chunks
 from .errors import InputError, Problem, TransportError
 from .model import TlsSpec
 from .redact import shorten
+from .redirects import Hop, next_request
 from .render import RenderedRequest
 
 
@@ -66,6 +68,7 @@ class HttpResponse:
     events: list[Any] | None = None
     first_event_ms: float | None = None
     stream_error: str = ""
+    hops: list[Hop] = field(default_factory=list)  # every redirect followed, in order
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -201,8 +204,11 @@ def _use_system_certifi(context: ssl.SSLContext, verify: Any) -> None:
         pass
 
 
-async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: Any = None, cookies: SessionCookies | None = None) -> HttpResponse:
-    """Send ``request`` (with ``cookies``, which keep what each response sets) and read its response; raises ``TransportError`` on any transport fault."""
+async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: Any = None, cookies: SessionCookies | None = None, redactor: Any = None) -> HttpResponse:
+    """Send ``request`` (with ``cookies``, which keep what each response sets) and read its response; raises ``TransportError`` on any transport fault.
+
+    ``redactor`` knows the run's secrets: a header or query parameter holding one is not carried to another origin (``redirects.py``).
+    """
     started = time.perf_counter()
     try:
         outgoing = client.build_request(
@@ -214,7 +220,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
         )
-        redirects = 0
+        hops: list[Hop] = []
         while True:
             if cookies is not None:  # again on every redirect hop: httpx drops the Cookie header there
                 cookies.attach(outgoing)
@@ -224,10 +230,10 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             if not (request.follow_redirects and response.is_redirect and response.next_request is not None):
                 break
             await response.aclose()
-            redirects += 1
-            if redirects > request.max_redirects:
+            hops.append(Hop(response.status_code, response.headers.get("location", ""), str(response.url)))
+            if len(hops) > request.max_redirects:
                 raise TransportError(f"too many redirects (more than {request.max_redirects})", "redirects")
-            outgoing = response.next_request
+            outgoing = next_request(outgoing, response, request, redactor)
         try:
             if on_stream is not None and on_stream.wants(request, response):
                 result = await on_stream.read(response, request, started)
@@ -243,9 +249,14 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         finally:
             await response.aclose()
         result.http_version = response.http_version
-        result.redirects = redirects
+        result.redirects = len(hops)
+        result.hops = hops
         result.url = str(response.url)
         return result
+    except BodyTooLargeError as exc:
+        raise TransportError(str(exc), "size") from exc
+    except DecodeError as exc:
+        raise TransportError(f"cannot decode the body as its Content-Encoding says: {_shorten(str(exc))}", "transport") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
     except OSError as exc:  # httpx wraps most of these, but not a TLS alert met while reading the body
@@ -273,10 +284,15 @@ def _form_mapping(pairs: list[tuple[str, str]] | None) -> dict[str, list[str]] |
     return mapping
 
 
+def body_chunks(response: httpx.Response, limit: int) -> Any:
+    """The body of ``response`` decoded as it arrives, an encoded body never past ``limit`` (``decoding.py``)."""
+    return decoded_chunks(response.aiter_raw(), response.headers.get("content-encoding", ""), limit)
+
+
 async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in body_chunks(response, limit):
         size += len(chunk)
         if size > limit:
             chunks.append(chunk[: len(chunk) - (size - limit)])

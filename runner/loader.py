@@ -101,8 +101,10 @@ def load_environment(path: Path | str) -> EnvironmentSpec:
         problems.append(doc.problem("'secrets' must be a list of variable names", "/secrets"))
         secrets = []
     values = {}
+    settings = {name: data[name] for name in ENVIRONMENT_SETTINGS if name in data}
+    problems.extend(_environment_setting_problems(doc, settings))
     for name, value in data.items():
-        if name == "secrets":
+        if name == "secrets" or name in ENVIRONMENT_SETTINGS:
             continue
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             problems.append(doc.problem(f"invalid variable name {name!r}", f"/{escape_pointer(name)}", "use letters, digits and _", key=True))
@@ -115,7 +117,22 @@ def load_environment(path: Path | str) -> EnvironmentSpec:
     if problems:
         raise InputError(problems)
     locations = {name: doc.location(f"/{escape_pointer(name)}") for name in values}
-    return EnvironmentSpec(str(path), values, locations, frozenset(secrets))
+    return EnvironmentSpec(str(path), values, locations, frozenset(secrets), settings)
+
+
+ENVIRONMENT_SETTINGS = ("pricing", "rate")  # keys of an environment file that are settings of the run, not variables
+
+
+def _environment_setting_problems(doc: SourceDoc, settings: dict[str, Any]) -> list[Problem]:
+    """The environment's ``pricing`` and ``rate``, checked with the collection schema's definitions of them."""
+    if not settings:
+        return []
+    from jsonschema import Draft202012Validator
+
+    defs = json.loads(COLLECTION_SCHEMA.read_text(encoding="utf-8"))["$defs"]
+    # only these keys: the variables' own problems are reported above, once
+    schema = {"$defs": defs, "properties": {name: {"$ref": f"#/$defs/{name}"} for name in ENVIRONMENT_SETTINGS}}
+    return format_problems(doc, Draft202012Validator(schema))
 
 
 # -- format schema errors -> problems ----------------------------------------------------------
@@ -263,6 +280,9 @@ class _Builder:
             max_response_bytes=data.get("max_response_bytes"),
             retries=self.retries(data["retries"]) if "retries" in data else None,
             tls=self.tls(data),
+            pricing=data.get("pricing"),
+            usage=self.usage(data.get("usage")),
+            rate=data.get("rate"),
             location=self.loc(""),
             source=self.doc,
         )
@@ -306,10 +326,18 @@ class _Builder:
     def params(self, data: dict[str, Any], pointer: str) -> dict[str, Any]:
         return dict(data)
 
+    def usage(self, data: Any) -> dict[str, Any] | None:
+        for key, paths in (data or {}).items():
+            for index, path in enumerate([paths] if isinstance(paths, str) else paths):
+                self.jsonpath(path, f"/usage/{key}" + ("" if isinstance(paths, str) else f"/{index}"))
+        return data
+
     def auth(self, data: Any, pointer: str) -> AuthSpec:
         loc = self.loc(pointer)
         if data is None or data == "none":
             return AuthSpec("none", location=loc)
+        if "oauth2" in data:
+            return AuthSpec("oauth2", value=dict(data["oauth2"]), location=loc)
         if "bearer" in data:
             return AuthSpec("bearer", token=data["bearer"], location=loc)
         if "basic" in data:
@@ -468,6 +496,9 @@ class _Builder:
             done=_unless_template(data.get("done", True), bool),
             event_delay_ms=_unless_template(data.get("event_delay_ms", 0), float),
             location=self.loc(pointer),
+            template=bool(data.get("template", False)),
+            request_schema=self.schema_ref(data["request_schema"], f"{pointer}/request_schema") if "request_schema" in data else None,
+            dynamic=bool(data.get("dynamic", False)),
         )
 
 

@@ -17,7 +17,7 @@ Raw = Any  # a YAML value that may contain templates
 
 @dataclass(frozen=True)
 class AuthSpec:
-    """``bearer`` / ``basic`` / ``api_key`` / ``none``; values are raw templates."""
+    """``bearer`` / ``basic`` / ``api_key`` / ``oauth2`` / ``none``; values are raw templates (``oauth2``: its mapping in ``value``)."""
 
     kind: str
     token: Raw = None
@@ -120,6 +120,9 @@ class ExampleSpec:
     done: Raw = True  # bool, or a template
     event_delay_ms: Raw = 0.0  # milliseconds, or a template
     location: Location | None = None
+    template: bool = False  # the mock renders the body per incoming request (``request`` in scope)
+    request_schema: SchemaRef | None = None  # the mock answers 422 to a body this schema refuses
+    dynamic: bool = False  # the mock answers with a response generated from ``expect.schema``
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,9 @@ class CollectionSpec:
     max_response_bytes: Raw = None
     retries: RetrySpec | None = None
     tls: TlsSpec = field(default_factory=TlsSpec)
+    pricing: dict[str, Any] | None = None  # paid APIs (runner/llm): the price table, the usage JSONPaths, the rate
+    usage: dict[str, Any] | None = None
+    rate: str | None = None
     location: Location | None = None
     source: Any = field(default=None, compare=False, repr=False)  # the SourceDoc, for locations
 
@@ -200,3 +206,4 @@ class EnvironmentSpec:
     vars: dict[str, Raw]
     var_locations: dict[str, Location]
     secrets: frozenset[str] = frozenset()
+    settings: dict[str, Any] = field(default_factory=dict)  # ``pricing`` and ``rate``: settings of the run, not variables (runner/llm)

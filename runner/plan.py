@@ -47,6 +47,7 @@ class Plan:
     templates: Templates
     schemas: SchemaStore
     redactor: Redactor
+    environment: EnvironmentSpec | None = None
 
 
 def parse_var(text: str) -> tuple[str, Any]:
@@ -161,7 +162,7 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
         raise UsageError(f"-k {request.selection!r} selects no request")
-    return Plan(runs, collections, templates, schemas, redactor)
+    return Plan(runs, collections, templates, schemas, redactor, environment)
 
 
 def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row: dict[str, Any] | None, cli_values: dict[str, Any]) -> list[Layer]:

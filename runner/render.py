@@ -54,11 +54,14 @@ class RenderedRequest:
     file_paths: dict[str, str] = field(default_factory=dict)  # multipart field -> the file it was read from (for curl)
     timeout: float = DEFAULT_TIMEOUT
     follow_redirects: bool = False
+    cross_origin_credentials: bool = False  # follow_redirects: {cross_origin_credentials: true} (redirects.py)
+    confine_to: str | None = None  # --mock: the only origin a redirect may lead to
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     stream: str = "auto"
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
     events: Any = None  # expect.events, rendered (an EventsSpec)
+    oauth2: Any = None  # auth: oauth2, rendered (``oauth2.OAuth2Credentials``): the engine gets the token before sending
 
     def full_url(self) -> str:
         """The URL with the query parameters appended, as it is sent."""
@@ -160,7 +163,12 @@ def render_request(
             headers[name.lower()] = (name, _text(render(value, values)))
 
     auth = spec.auth or collection.auth
-    if auth is not None:
+    oauth2 = None
+    if auth is not None and auth.kind == "oauth2":
+        from .oauth2 import oauth2_credentials
+
+        oauth2 = oauth2_credentials(auth.value, lambda value: templates.render_text(value, values), redactor)
+    elif auth is not None:
         _apply_auth(auth, values, templates, headers, rendered_params, redactor)
     for lower, (_, value) in headers.items():
         if lower in CREDENTIAL_HEADERS:
@@ -169,7 +177,7 @@ def render_request(
             if credential and scheme.lower() in ("bearer", "basic", "token"):
                 redactor.add(credential)
 
-    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream)
+    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream, oauth2=oauth2)
     if spec.body is not None:
         _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
     request.headers = list(headers.values())
@@ -177,7 +185,11 @@ def render_request(
     timeout = _first(spec.timeout, collection.timeout, values, templates)
     request.timeout = float(timeout) if timeout is not None else (options.timeout or DEFAULT_TIMEOUT)
     follow = _first(spec.follow_redirects, collection.follow_redirects, values, templates)
+    if isinstance(follow, dict):  # {cross_origin_credentials: true}: follow, and keep credentials across origins
+        request.cross_origin_credentials = _text(follow.get("cross_origin_credentials")).strip().lower() == "true"
+        follow = True
     request.follow_redirects = bool(follow) if follow is not None else False
+    request.confine_to = options.mock_url
     max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
     request.max_redirects = int(max_redirects) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
     limit = _first(spec.max_response_bytes, collection.max_response_bytes, values, templates)

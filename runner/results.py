@@ -57,6 +57,45 @@ class Attempt:
 
 
 @dataclass
+class Usage:
+    """Tokens one response reports (``usage`` of the body, or of the last streamed chunk that has it), and their cost."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None  # None: no price for the model (never guessed)
+    currency: str = ""
+
+
+@dataclass
+class ModelUsage:
+    """The usage of every request to one model, summed."""
+
+    model: str
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = 0.0  # None once one request of the model had no price
+    currency: str = ""
+
+    def add(self, usage: Usage | ModelUsage) -> None:
+        """Count one request's usage (or another sum) in this sum."""
+        self.requests += usage.requests if isinstance(usage, ModelUsage) else 1
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cost = None if self.cost is None or usage.cost is None else self.cost + usage.cost
+        self.currency = self.currency or usage.currency
+
+
+def sum_usage(items: Any) -> dict[str, ModelUsage]:
+    """``Usage`` or ``ModelUsage`` items summed per model, in the order models first appear."""
+    totals: dict[str, ModelUsage] = {}
+    for usage in items:
+        totals.setdefault(usage.model, ModelUsage(usage.model)).add(usage)
+    return totals
+
+
+@dataclass
 class RequestResult:
     """The outcome of one request."""
 
@@ -85,6 +124,9 @@ class RequestResult:
     tags: tuple[str, ...] = ()
     checks_skipped: int = 0  # checks and captures not evaluated because the status was not the expected one
     hint: str = ""  # why it may have failed, in the user's terms (a 401: which variable holds the key)
+    usage: Usage | None = None
+    waited_ms: float = 0.0  # time held back before sending (--rate, a server's rate-limit headers)
+    wait_reason: str = ""
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -113,9 +155,12 @@ class CollectionResult:
     elapsed_ms: float = 0.0
     iteration: int | None = None
     omitted: dict[str, int] = field(default_factory=dict)  # outcome -> requests not kept in ``requests``
+    usage: dict[str, ModelUsage] = field(default_factory=dict)  # model -> its requests' usage, summed
 
     def add(self, result: RequestResult, keep: bool = True) -> None:
         """Record a finished request: kept in ``requests``, or only counted."""
+        if result.usage is not None:
+            self.usage.setdefault(result.usage.model, ModelUsage(result.usage.model)).add(result.usage)
         if keep:
             self.requests.append(result)
         else:
@@ -134,6 +179,12 @@ class RunResult:
     started_at: str = ""
     elapsed_ms: float = 0.0
     interrupted: bool = False
+    stopped: str = ""  # why the run stopped sending before the end (--budget, --max-requests); exit 1
+
+    @property
+    def usage(self) -> dict[str, ModelUsage]:
+        """Token usage and cost per model, for the whole run."""
+        return sum_usage(usage for collection in self.collections for usage in collection.usage.values())
 
     def count(self, outcome: str) -> int:
         """How many requests of the run ended with ``outcome``."""
@@ -141,5 +192,5 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed or errored."""
-        return self.count(FAILED) == 0 and self.count(ERROR) == 0
+        """True when nothing failed or errored, and the run was not stopped early."""
+        return self.count(FAILED) == 0 and self.count(ERROR) == 0 and not self.stopped

@@ -39,6 +39,9 @@ class RunSettings:
     color: bool = False
     stdout: Any = None
     shard: str | None = None
+    rate: str | None = None  # paid APIs (runner/llm): --rate, --budget, --max-requests
+    budget: float | None = None
+    max_requests: int | None = None
 
 
 def run_session(settings: RunSettings) -> int:
@@ -84,6 +87,7 @@ def run_session(settings: RunSettings) -> int:
             keep_details=settings.verbose or any(reporter.wants_details for reporter in file_reporters),
             keep_results=any(reporter.needs_run_results for reporter in file_reporters),  # else memory stays flat
         )
+        context.paid = _paid_run(settings, plan)
         sending = True
         result: RunResult = _run(plan.runs, context, [console, *file_reporters])
     except (RunnerError, KeyboardInterrupt, BrokenPipeError):
@@ -98,6 +102,15 @@ def run_session(settings: RunSettings) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _paid_run(settings: RunSettings, plan: Any) -> Any:
+    """The run's ``llm.PaidRun``: usage and cost always; budget, pacing and OAuth2 tokens when asked for."""
+    from .llm import PaidRun, PaidSettings
+
+    environment = plan.environment.settings if plan.environment is not None else {}
+    paid = PaidSettings(budget=settings.budget, max_requests=settings.max_requests, rate=settings.rate, environment=environment, mock=settings.mock)
+    return PaidRun(paid, plan.collections, plan.redactor)
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:

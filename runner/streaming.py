@@ -206,7 +206,7 @@ class StreamReader:
         """Read every event; a cut stream is recorded in ``stream_error``, never raised."""
         import httpx
 
-        from .http import HttpResponse, describe_transport_error
+        from .http import HttpResponse, body_chunks, describe_transport_error
 
         parser = EventStreamParser()
         log = EventLog()
@@ -215,7 +215,7 @@ class StreamReader:
         cause = ""
         truncated = False
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in body_chunks(response, request.max_response_bytes):
                 size += len(chunk)
                 if size > request.max_response_bytes:
                     truncated = True

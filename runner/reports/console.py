@@ -39,12 +39,23 @@ def format_request_line(result: RequestResult, name_width: int = 0) -> Line:
         return line
     if result.outcome == ERROR:
         line.append((f"  {result.error}", "red"))
-        return line + _attempts(result)
+        return line + _attempts(result) + _waited(result)
     status_style = "green" if result.outcome == PASSED else "red"  # by outcome: an expected 401 is a pass
     line += [("  ", ""), (str(result.status), status_style), (f"  {result.elapsed_ms:.0f} ms", "cyan"), (f"  {format_size(result.size)}", "dim")]
     if result.first_event_ms is not None:
         line.append((f"  first event {result.first_event_ms:.0f} ms, {result.event_count} events", "dim"))
-    return line + _attempts(result)
+    if result.usage is not None:
+        from .document import usage_text
+
+        line.append((f"  {usage_text(result.usage.input_tokens, result.usage.output_tokens, result.usage.cost, result.usage.currency)}", "magenta"))
+    return line + _attempts(result) + _waited(result)
+
+
+def _waited(result: RequestResult) -> Line:
+    """``(waited 200 ms: rate 5/s for http://host)``: why a request was held back before it was sent."""
+    if result.waited_ms < 1:
+        return []
+    return [(f"  (waited {result.waited_ms:.0f} ms: {result.wait_reason})", "yellow")]
 
 
 def _attempts(result: RequestResult) -> Line:
@@ -113,6 +124,17 @@ def format_summary(run: RunResult) -> Line:
     if run.interrupted:
         line.append(("  (interrupted)", "bold yellow"))
     return line
+
+
+def format_usage(run: RunResult) -> list[Line]:
+    """The run's token usage and cost per model, a line each, and the total."""
+    from .document import usage_lines
+
+    return [[(text, "magenta")] for text in usage_lines([_usage_entry(usage) for usage in run.usage.values()])]
+
+
+def _usage_entry(usage: Any) -> dict[str, Any]:
+    return {"model": usage.model, "requests": usage.requests, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cost": usage.cost, "currency": usage.currency}
 
 
 def format_exchange(result: RequestResult) -> list[Line]:
@@ -215,5 +237,9 @@ class ConsoleReporter(Reporter):
                 for line in format_failure(failure):
                     self.write([(self.mask(chunk), style) for chunk, style in line])
                 self.write([])
+        for line in format_usage(result):
+            self.write(line)
         self.write(format_summary(result))
+        if result.stopped:  # the one line that explains exit 1 when nothing failed
+            self.write([(f"stopped: {result.stopped}", "bold red")])
         self.file.flush()

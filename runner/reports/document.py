@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator
 from .. import __version__
 from ..errors import Location
 from ..redact import Redactor
-from ..results import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CollectionResult, RequestResult, RunResult
+from ..results import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CollectionResult, ModelUsage, RequestResult, RunResult, Usage
 
 REPORT_VERSION = 1
 OUTCOMES = (PASSED, FAILED, ERROR, SKIPPED)
@@ -40,7 +40,15 @@ def run_head(started_at: str) -> dict[str, Any]:
 
 def run_tail(run: RunResult, counts: dict[str, int]) -> dict[str, Any]:
     """The fields of the document known when the run is done (they come after the collections)."""
-    return {"elapsed_ms": _ms(run.elapsed_ms), "interrupted": run.interrupted, "exit_status": exit_status(run), "counts": counts}
+    return {
+        "elapsed_ms": _ms(run.elapsed_ms),
+        "interrupted": run.interrupted,
+        "exit_status": exit_status(run),
+        "counts": counts,
+        "usage": usage_entries(run.usage),
+        "cost": run_cost(run.usage),
+        "stopped": run.stopped or None,
+    }
 
 
 def collection_head(name: str, path: str, iteration: int | None) -> dict[str, Any]:
@@ -48,9 +56,34 @@ def collection_head(name: str, path: str, iteration: int | None) -> dict[str, An
     return {"name": name, "path": path, "iteration": iteration}
 
 
-def collection_tail(elapsed_ms: float, counts: dict[str, int]) -> dict[str, Any]:
+def collection_tail(elapsed_ms: float, counts: dict[str, int], usage: dict[str, ModelUsage] | None = None) -> dict[str, Any]:
     """The fields of a collection known when it is done (they come after its requests)."""
-    return {"elapsed_ms": _ms(elapsed_ms), "counts": counts}
+    return {"elapsed_ms": _ms(elapsed_ms), "counts": counts, "usage": usage_entries(usage or {})}
+
+
+def usage_entries(usage: dict[str, ModelUsage]) -> list[dict[str, Any]]:
+    """Token usage and cost per model, as the document lists them."""
+    return [
+        {"model": item.model, "requests": item.requests, "input_tokens": item.input_tokens, "output_tokens": item.output_tokens, "cost": _money(item.cost), "currency": item.currency or None}
+        for item in usage.values()
+    ]
+
+
+def run_cost(usage: dict[str, ModelUsage]) -> dict[str, Any] | None:
+    """The run's cost: the sum over priced models, the currency, and the models without a price (their cost is unknown); None without a price table."""
+    priced = [item for item in usage.values() if item.cost is not None and item.currency]
+    if not any(item.currency for item in usage.values()):  # no price table: no cost to speak of
+        return None
+    currencies = sorted({item.currency for item in priced})
+    return {
+        "total": _money(sum(item.cost or 0.0 for item in priced)) if len(currencies) <= 1 else None,
+        "currency": currencies[0] if len(currencies) == 1 else None,
+        "unpriced_models": [item.model for item in usage.values() if item not in priced],
+    }
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 10)
 
 
 def counts_of(numbers: Iterable[int]) -> dict[str, int]:
@@ -83,7 +116,7 @@ class Collections:
             yield {
                 **self.redactor.mask_data(collection_head(collection.name, collection.path, collection.iteration)),
                 "requests": self._requests(collection),
-                **collection_tail(collection.elapsed_ms, _collection_counts(collection)),
+                **collection_tail(collection.elapsed_ms, _collection_counts(collection), collection.usage),
             }
 
     def _requests(self, collection: CollectionResult) -> Iterator[dict[str, Any]]:
@@ -139,7 +172,14 @@ def _request(result: RequestResult) -> dict[str, Any]:
         ],
         "captures": dict(result.captures),
         "stream": stream,
+        "usage": None if result.usage is None else _usage(result.usage),
+        "waited_ms": _ms(result.waited_ms) if result.waited_ms >= 1 else None,
+        "wait_reason": result.wait_reason if result.waited_ms >= 1 else None,
     }
+
+
+def _usage(usage: Usage) -> dict[str, Any]:
+    return {"model": usage.model, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cost": _money(usage.cost), "currency": usage.currency or None}
 
 
 def _check(check: CheckResult) -> dict[str, Any]:
@@ -237,3 +277,38 @@ def summary_text(document: Document) -> str:
 def requests_of(document: Document) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Every (collection, request) pair of the document, in order."""
     return [(collection, request) for collection in document["collections"] for request in collection["requests"]]
+
+
+def format_money(amount: float, currency: str | None = "") -> str:
+    """``0.000123 EUR``: up to 8 decimals, trailing zeros dropped."""
+    text = f"{amount:.8f}".rstrip("0").rstrip(".") or "0"
+    return f"{text} {currency or ''}".strip()
+
+
+def usage_text(input_tokens: int, output_tokens: int, cost: float | None, currency: str | None) -> str:
+    """``19/7 tokens, 0.0000123 EUR``; ``cost unknown`` for a model the price table lacks; no cost without a table."""
+    if not currency:
+        return f"{input_tokens}/{output_tokens} tokens"
+    money = format_money(cost, currency) if cost is not None else "cost unknown"
+    return f"{input_tokens}/{output_tokens} tokens, {money}"
+
+
+def usage_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """``usage: MODEL  3 requests  57 in / 21 out tokens  0.0001 EUR`` per model, then the run's total cost."""
+    lines = []
+    for entry in entries:
+        requests = f"{entry['requests']} request{'' if entry['requests'] == 1 else 's'}"
+        lines.append(f"usage: {entry['model']}  {requests}  {entry['input_tokens']} in / {entry['output_tokens']} out tokens  {_cost_text(entry)}".rstrip())
+    priced = [entry for entry in entries if entry["cost"] is not None and entry["currency"]]
+    currencies = {entry["currency"] for entry in priced}
+    if len(entries) > 1 and len(currencies) == 1:
+        unknown = len(entries) - len(priced)
+        total = format_money(sum(entry["cost"] for entry in priced), currencies.pop())
+        lines.append(f"cost: {total}" + (f" (and {unknown} model{'' if unknown == 1 else 's'} without a price)" if unknown else ""))
+    return lines
+
+
+def _cost_text(entry: dict[str, Any]) -> str:
+    if not entry["currency"]:
+        return ""
+    return format_money(entry["cost"], entry["currency"]) if entry["cost"] is not None else "cost unknown (no price)"

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from ..assertions import parse_json
 from ..results import ERROR, FAILED, PASSED, SKIPPED, RunResult
 from .console import format_size
-from .document import Document, describe_check, lazy_document, summary_text, where
+from .document import Document, describe_check, lazy_document, summary_text, usage_lines, usage_text, where
 from .files import FileReporter
 
 LABELS = {PASSED: "PASS", FAILED: "FAIL", ERROR: "ERROR", SKIPPED: "SKIP"}
@@ -75,12 +75,16 @@ def render_html(document: Document, mask: Any = None) -> Iterator[str]:
         # json.loads undoes \u escapes, which could spell a secret the raw text hid: mask again
         return str(remask(pretty_body(text, content_type)[0]))
 
-    environment.filters.update(size=format_size, ms=format_ms, when=format_when, body=body, where=where, describe=describe_check)
+    environment.filters.update(size=format_size, ms=format_ms, when=format_when, body=body, where=where, describe=describe_check, tokens=_tokens)
     counts = document["counts"]
     total = counts["total"] or 1
     bar = [(outcome, counts[outcome], 100 * counts[outcome] / total) for outcome in (PASSED, FAILED, ERROR, SKIPPED) if counts[outcome]]
     template = environment.get_template("report.html.j2")
-    return template.generate(doc=document, summary=summary_text(document), bar=bar, labels=LABELS)
+    return template.generate(doc=document, summary=summary_text(document), bar=bar, labels=LABELS, usage=usage_lines(document["usage"]))
+
+
+def _tokens(usage: dict[str, Any]) -> str:
+    return usage_text(usage["input_tokens"], usage["output_tokens"], usage["cost"], usage["currency"])
 
 
 class HtmlReporter(FileReporter):

@@ -20,7 +20,7 @@ from xml.sax.saxutils import unescape as xml_unescape
 from typing import IO, Any, Callable
 
 from ..results import ERROR, FAILED, SKIPPED
-from .document import Document, failure_lines, stream_text, where
+from .document import Document, failure_lines, format_money, stream_text, usage_text, where
 from .streamed import Progress, StreamedReporter, copy_part, restore
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -93,10 +93,23 @@ def _suite_text(number: int, collection: dict[str, Any], cases: str, document: d
         values["iteration"] = collection["iteration"]
     if document["interrupted"]:
         values["interrupted"] = "true"
+    values.update(usage_properties(collection.get("usage") or []))
     for key, value in values.items():
         ET.SubElement(properties, "property", name=key, value=_text(value))
     ET.indent(properties, level=2)
     return "\n  " + _open_tag(suite) + "\n    " + ET.tostring(properties, encoding="unicode") + cases + "\n  </testsuite>"
+
+
+def usage_properties(usage: list[dict[str, Any]]) -> dict[str, Any]:
+    """A suite's token usage and cost as properties: ``usage.MODEL.input_tokens``, ``.output_tokens``, ``.cost`` (with its currency)."""
+    values: dict[str, Any] = {}
+    for entry in usage:
+        prefix = f"usage.{entry['model']}"
+        values[f"{prefix}.requests"] = entry["requests"]
+        values[f"{prefix}.input_tokens"] = entry["input_tokens"]
+        values[f"{prefix}.output_tokens"] = entry["output_tokens"]
+        values[f"{prefix}.cost"] = format_money(entry["cost"], entry["currency"]) if entry["cost"] is not None and entry["currency"] else "unknown"
+    return values
 
 
 def _case_text(classname: str, request: dict[str, Any]) -> str:
@@ -135,6 +148,11 @@ def _exchange(request: dict[str, Any]) -> list[str]:
         lines.append(f"status: {response['status']}, {request['elapsed_ms']:.0f} ms, {response['size']} bytes")
     if request["stream"] is not None:
         lines.append(f"stream: {stream_text(request)}")
+    if request["usage"] is not None:
+        usage = request["usage"]
+        lines.append(f"usage: {usage['model']}, {usage_text(usage['input_tokens'], usage['output_tokens'], usage['cost'], usage['currency'])}")
+    if request["waited_ms"]:
+        lines.append(f"waited: {request['waited_ms']:.0f} ms ({request['wait_reason']})")
     if request["location"]:
         lines.append(f"at: {where(request['location'])}")
     return lines

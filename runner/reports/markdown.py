@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..results import ERROR, FAILED, PASSED, SKIPPED
-from .document import Document, failure_lines, requests_of, stream_text, summary_text, where
+from .document import Document, failure_lines, format_money, requests_of, stream_text, summary_text, usage_text, where
 from .files import FileReporter
 
 MAX_FAILURES = 50  # GitHub caps a step summary at 1 MiB; a long list helps nobody
@@ -49,6 +49,7 @@ def format_markdown(document: Document, title: str = "runner") -> str:
         name = collection["name"] if collection["iteration"] is None else f"{collection['name']} [{collection['iteration']}]"
         cells = [mark, escape(name), code(collection["path"]).replace("|", "\\|"), counts[PASSED], counts[FAILED], counts[ERROR], counts[SKIPPED], f"{collection['elapsed_ms'] / 1000:.2f} s"]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    lines += _usage(document)
     failures = [(c, r) for c, r in requests_of(document) if r["outcome"] in (FAILED, ERROR)]
     if failures:
         lines += ["", "#### Failures", ""]
@@ -59,6 +60,23 @@ def format_markdown(document: Document, title: str = "runner") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _usage(document: Document) -> list[str]:
+    """The token usage and cost per model, as a table, and why the run stopped sending early."""
+    lines = []
+    if document["usage"]:
+        lines += ["", "#### Usage", "", "| Model | Requests | Input tokens | Output tokens | Cost |", "|---|--:|--:|--:|--:|"]
+        for entry in document["usage"]:
+            cost = "no price table" if not entry["currency"] else format_money(entry["cost"], entry["currency"]) if entry["cost"] is not None else "unknown (no price)"
+            lines.append(f"| {code(entry['model']).replace('|', chr(92) + '|')} | {entry['requests']} | {entry['input_tokens']} | {entry['output_tokens']} | {escape(cost)} |")
+        total = document["cost"]
+        if len(document["usage"]) > 1 and total and total["total"] is not None and total["currency"]:
+            unpriced = f" (without {', '.join(total['unpriced_models'])}: no price)" if total["unpriced_models"] else ""
+            lines.append(f"| **total** | | | | **{escape(format_money(total['total'], total['currency']))}**{escape(unpriced)} |")
+    if document["stopped"]:
+        lines += ["", f"**Stopped sending:** {escape(document['stopped'])}"]
+    return lines
+
+
 def _failure(collection: dict[str, Any], request: dict[str, Any]) -> list[str]:
     sent = f"{request['method']} {request['url']}"
     head = f"**{MARKS[request['outcome']]} {escape(collection['name'])} › {escape(request['display_name'])}** · {code(sent)}"
@@ -66,6 +84,9 @@ def _failure(collection: dict[str, Any], request: dict[str, Any]) -> list[str]:
         head += f" → {request['response']['status']}"
     if request["stream"] is not None:
         head += f" · {escape(stream_text(request))}"
+    if request["usage"] is not None:
+        usage = request["usage"]
+        head += f" · {escape(usage_text(usage['input_tokens'], usage['output_tokens'], usage['cost'], usage['currency']))}"
     if request["location"]:
         head += f" · {code(where(request['location']))}"
     lines = [head, ""]

@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 from .. import __version__
 from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, InputError, UsageError
+from ..results import ModelUsage, sum_usage
+from .document import run_cost, usage_entries
 from .files import ReportFile
 
 FORMATS = ("junit", "json")
@@ -122,11 +124,18 @@ def _load_json(path: str) -> dict[str, Any]:
     return document
 
 
+def merge_usage(entries: list[dict[str, Any]]) -> dict[str, ModelUsage]:
+    """The per-model usage of several reports, summed (a cost stays unknown when one part of it is)."""
+    return sum_usage(ModelUsage(entry["model"], entry["requests"], entry["input_tokens"], entry["output_tokens"], entry["cost"], entry["currency"] or "") for entry in entries)
+
+
 def _merge_json(inputs: list[str], out: Any) -> int:
     documents = [_load_json(path) for path in inputs]
     counts = {name: sum(int(doc["counts"].get(name, 0)) for doc in documents) for name in ("total", "passed", "failed", "error", "skipped")}
     interrupted = any(doc.get("interrupted") for doc in documents)
-    status = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if counts["failed"] or counts["error"] else EXIT_OK
+    stopped = "; ".join(str(doc["stopped"]) for doc in documents if doc.get("stopped")) or None
+    status = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if counts["failed"] or counts["error"] or stopped else EXIT_OK
+    usage = merge_usage([entry for doc in documents for entry in doc.get("usage") or []])
     merged = {
         "report_version": 1,
         "runner_version": __version__,
@@ -136,6 +145,9 @@ def _merge_json(inputs: list[str], out: Any) -> int:
         "exit_status": status,
         "counts": counts,
         "collections": [collection for doc in documents for collection in doc["collections"]],
+        "usage": usage_entries(usage),
+        "cost": run_cost(usage),
+        "stopped": stopped,
     }
     out.write((json.dumps(merged, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return counts["total"]

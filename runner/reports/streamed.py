@@ -112,7 +112,7 @@ class StreamedReporter(FileReporter):
         )
 
     def collection_finished(self, result: CollectionResult) -> None:
-        self._close(result.elapsed_ms)
+        self._close(result.elapsed_ms, result.usage)
 
     def run_finished(self, result: RunResult) -> None:
         if not self.started:  # no events: write the run as given
@@ -122,7 +122,7 @@ class StreamedReporter(FileReporter):
                 self._open(collection.name, collection.path, collection.iteration)
                 for request in collection.requests:
                     self.request_finished(request)
-                self._close(collection.elapsed_ms)
+                self._close(collection.elapsed_ms, collection.usage)
         if self.progress.open:  # interrupted before the collection could be closed
             self._close((_clock() - self._opened_at) * 1000)
         tail = run_tail(result, counts_of(self.progress.run_counts))
@@ -188,11 +188,11 @@ class StreamedReporter(FileReporter):
         self._collection, self._opened_at = head, _clock()
         self._guard(lambda: replace(progress, offsets=self.open_collection(head, progress), collections=progress.collections + 1, open=True, requests=0, collection_counts=NO_COUNTS))
 
-    def _close(self, elapsed_ms: float) -> None:
+    def _close(self, elapsed_ms: float, usage: dict[str, Any] | None = None) -> None:
         progress = self.progress
         if not progress.open:
             return
-        tail = collection_tail(elapsed_ms, counts_of(progress.collection_counts))
+        tail = collection_tail(elapsed_ms, counts_of(progress.collection_counts), usage)
         self._guard(lambda: replace(progress, offsets=self.close_collection(self._collection, tail, progress), open=False))
 
     def _guard(self, write: Callable[[], Progress]) -> None:

@@ -46,6 +46,15 @@ def shipped_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
 
 
 @pytest.fixture
+def strict_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
+    """The shipped collections with --strict-auth: only the collections' own key."""
+    monkeypatch.chdir(REPO)
+    server = start_mock(["collections"], strict_auth=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def shop_mock() -> Iterator[MockServer]:
     """The mock serving the small test collection above."""
     server = start_mock([str(SHOP)])
@@ -86,7 +95,14 @@ def test_query_parameters_choose_the_example(shop_mock: MockServer) -> None:
     assert httpx.get(f"{shop_mock.url}/items/7", headers=headers).json() == {"item": "any"}
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v2/nothing"), ("DELETE", "/v1/models"), ("GET", "/v1/models/a/b")], ids=["path", "method", "too-deep"])
+def test_a_known_path_with_another_method_is_a_405_with_allow(shipped_mock: MockServer) -> None:
+    response = httpx.request("DELETE", f"{shipped_mock.url}/v1/models", headers=KEY)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.json()["allow"] == ["GET", "HEAD"]
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v2/nothing"), ("GET", "/v1/models/a/b")], ids=["path", "too-deep"])
 def test_an_unmatched_request_gets_a_404_listing_what_is_served(shipped_mock: MockServer, method: str, path: str) -> None:
     response = httpx.request(method, f"{shipped_mock.url}{path}", headers=KEY)
     assert response.status_code == 404
@@ -103,23 +119,38 @@ CHAT = {"model": "mistral-large-latest", "messages": [{"role": "user", "content"
     [({}, "no credential"), ({"Authorization": "Bearer wrong-key"}, "wrong credential"), ({"Authorization": "Basic bW9jay1rZXk="}, "wrong scheme")],
     ids=["missing", "wrong", "wrong-scheme"],
 )
-def test_a_request_without_the_key_gets_a_mistral_shaped_401(shipped_mock: MockServer, headers: dict[str, str], message: str) -> None:
-    response = httpx.post(f"{shipped_mock.url}/v1/chat/completions", json=CHAT, headers=headers)
+def test_a_request_without_the_key_gets_a_mistral_shaped_401(strict_mock: MockServer, headers: dict[str, str], message: str) -> None:
+    response = httpx.post(f"{strict_mock.url}/v1/chat/completions", json=CHAT, headers=headers)
     assert response.status_code == 401, message
     body = response.json()
     assert body["message"] == "Unauthorized"
     assert len(body["request_id"]) == 32 and int(body["request_id"], 16) >= 0
 
 
-def test_a_refused_request_gets_the_collections_saved_401(shipped_mock: MockServer) -> None:
-    response = httpx.get(f"{shipped_mock.url}/v1/models", headers={"Authorization": "Bearer stolen"})
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic bW9jay1rZXk="}], ids=["missing", "wrong-scheme"])
+def test_by_default_any_key_works_but_none_is_401(shipped_mock: MockServer, headers: dict[str, str]) -> None:
+    answered = httpx.post(f"{shipped_mock.url}/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer sk-my-real-key"})
+    assert answered.status_code == 200 and answered.json()["object"] == "chat.completion"
+    refused = httpx.post(f"{shipped_mock.url}/v1/chat/completions", json=CHAT, headers=headers)
+    assert refused.status_code == 401 and refused.json()["message"] == "Unauthorized"
+
+
+def test_the_saved_wrong_key_401_still_answers_that_exact_key(shipped_mock: MockServer) -> None:
+    response = httpx.get(f"{shipped_mock.url}/v1/models", headers={"Authorization": "Bearer not-a-valid-key"})
+    assert response.status_code == 401
+    assert response.json()["request_id"] == "8d2e4f6a0b1c4d3e8f9a7b6c5d4e3f21"  # errors.yaml's "wrong API key is 401"
+
+
+def test_a_refused_request_gets_the_collections_saved_401(strict_mock: MockServer) -> None:
+    response = httpx.get(f"{strict_mock.url}/v1/models", headers={"Authorization": "Bearer stolen"})
     assert response.status_code == 401
     assert response.json()["request_id"] in ("3f6c1e0d2b8a4c5e9f7a1b2c3d4e5f60", "8d2e4f6a0b1c4d3e8f9a7b6c5d4e3f21")  # errors.yaml
 
 
 def test_an_api_key_in_the_query_is_enforced(shop_mock: MockServer) -> None:
     assert httpx.get(f"{shop_mock.url}/tickets?ticket=canary-7f3a9c").json() == {"ticket": "ok"}
-    assert httpx.get(f"{shop_mock.url}/tickets?ticket=other").status_code == 401
+    assert httpx.get(f"{shop_mock.url}/tickets?ticket=other").json() == {"ticket": "ok"}  # any key, unless --strict-auth
+    assert httpx.get(f"{shop_mock.url}/tickets").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -289,11 +320,14 @@ def test_runner_mock_takes_an_environment_file_and_vars() -> None:
     """``runner mock -e environments/mistral.yaml``: the routes demand the key the environment renders to."""
     key = "env-key-0123456789"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "MISTRAL_API_KEY": key}
-    command = [sys.executable, "-m", "runner.cli", "mock", "collections/models.yaml", "--port", "0", "-e", "environments/mistral.yaml", "--var", "model=x"]
+    command = [sys.executable, "-m", "runner.cli", "mock", "collections/models.yaml", "--port", "0", "-e", "environments/mistral.yaml", "--var", "model=x", "--strict-auth"]
     with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stderr is not None
             lines = [process.stderr.readline()]
+            while not lines[0].startswith("mock: serving"):
+                lines = [process.stderr.readline()]  # warnings about examples come first
+                assert lines[0], lines
             while not lines[-1].startswith("run against it:"):
                 lines.append(process.stderr.readline())
                 assert lines[-1], lines
@@ -322,5 +356,5 @@ def test_a_deeply_nested_json_body_is_not_a_server_error(tmp_path) -> None:
     with MockServer() as server:
         server.serve_collections([load_collection(path)], Templates())
         response = httpx.post(f"{server.url}/p", content=b"[" * 5000 + b"]" * 5000, headers={"Content-Type": "application/json"})
-    assert response.status_code == 200
-    assert response.json() == {"ok": True}
+    assert response.status_code == 422  # not JSON (too deep) where JSON is expected: the API's validation error
+    assert response.json()["detail"][0]["type"] == "json_invalid"

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from runner.loader import load_collection
-from runner.mock_routes import Answer, Incoming, Route, Wildcard, answer, build_routes, choose_route, compare, is_authorized, path_pattern, resolve, unauthorized_route
+from runner.mock.routes import Answer, Incoming, Route, Wildcard, answer, build_routes, choose_route, compare, is_authorized, path_pattern, resolve, unauthorized_route
 from runner.plan import PlanInput, build_plan
 from runner.query import json_value
 from runner.render import RunOptions, render_request

@@ -7,11 +7,15 @@ renders to, and the query parameters and JSON body the request sends, rendered
 with the collection's variables.  Values that cannot be known before the run (a
 captured variable, ``uuid4()``, ``now()``) become wildcards.
 
-``choose_route`` keeps the routes whose method and path match and ranks them, best
-first, by:
+``choose_route`` keeps the routes whose method and path match, and whose kind
+of answer fits the request's protocol (a streamed example answers only a request
+that asks for a stream: ``"stream": true`` in its JSON body or, without that key,
+``Accept: text/event-stream``), and ranks them, best first, by:
 
 1. auth fit: the route needs a credential and the request sends exactly that one,
-   or the route needs none and the request sends none;
+   or the route needs none and the request sends none; then (unless ``strict``)
+   any non-empty credential of the route's kind, for a route whose example is
+   not a 401;
 2. fewest mismatches of query parameters and JSON body values (a missing or extra
    key, a different value, a list of another length);
 3. most values equal to the route's (literal or rendered);
@@ -29,16 +33,17 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import parse_qs, parse_qsl
 
-from .assertions import parse_json
-from .examples import resolve_stream
-from .model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
-from .render import render_method
-from .templating import HELPER_NAMES, TemplateError, Templates, is_template
+from ..assertions import parse_json
+from ..examples import resolve_stream
+from ..model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
+from ..render import render_method
+from ..templating import HELPER_NAMES, TemplateError, Templates, is_template
 
 ANY_METHOD = "*"  # a templated method that only a real run can render matches any method
 
 _PLACEHOLDER = "\x00"
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_ONE_NAME = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,22 @@ class Route:
     body: Any = None
     has_json_body: bool = False
     order: int = 0
+    names: tuple[str, ...] = ()  # the path's named segments ({{ name }} in the URL), for request.path_params
+    request_schema: Any = None  # a SchemaRef the request body must fit (422 otherwise)
+    response_schema: Any = None  # a SchemaRef (or a schema) to generate answers from (--dynamic)
+    values: Any = field(default=None, compare=False, repr=False)  # the collection's variables, for templated examples
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the route answers with an event stream."""
+        return self.example.events is not None
+
+    def path_params(self, path: str) -> dict[str, str]:
+        """The values of the route's named path segments in ``path``."""
+        match = self.pattern.match(path)
+        if match is None:
+            return {}
+        return {name: value for name, value in match.groupdict().items() if value is not None}
 
     @property
     def needs_auth(self) -> bool:
@@ -93,6 +114,8 @@ class Incoming:
     query: dict[str, list[str]]
     body: Any = None
     has_json_body: bool = False
+    raw: bytes = b""
+    json_error: str = ""  # why a body sent as JSON (or with no content type) is not JSON
 
     @classmethod
     def parse(cls, method: str, target: str, headers: Any, raw_body: bytes) -> "Incoming":
@@ -102,19 +125,51 @@ class Incoming:
         lowered = {str(name).lower(): str(value) for name, value in pairs}
         body: Any = None
         has_json = False
-        if raw_body and "json" in lowered.get("content-type", "").lower():
+        error = ""
+        content_type = lowered.get("content-type", "").lower()
+        if raw_body and ("json" in content_type or not content_type):
             try:  # depth-limited: a hostile client's [[[[...]]]] is just not JSON
-                body, has_json = parse_json(raw_body.decode("utf-8", errors="replace")), True
-            except ValueError:
-                pass
-        return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True), body, has_json)
+                body, has_json = parse_json(raw_body.decode("utf-8", errors="strict")), True
+            except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+                error = f"the body is not valid JSON: {str(exc)[:200]}"
+        elif raw_body:
+            error = f"the body is {content_type.split(';')[0] or 'not JSON'}, not JSON"
+        return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True), body, has_json, raw_body, error)
+
+    @property
+    def wants_stream(self) -> bool | None:
+        """Whether the request asks for an event stream: ``"stream"`` in its JSON body decides, else ``Accept``.
+
+        None: it does not say (no ``stream`` key, no ``Accept`` or only ``*/*``).
+        """
+        if isinstance(self.body, dict) and isinstance(self.body.get("stream"), bool):
+            return bool(self.body["stream"])
+        accept = self.headers.get("accept", "").lower()
+        if "text/event-stream" in accept:
+            return True
+        if accept and accept.replace(" ", "") not in ("*/*", "*"):
+            return False
+        return None
+
+    def prefer(self) -> dict[str, str]:
+        """The ``Prefer`` header's preferences (``code=422, example=NAME, dynamic=true``), as Prism reads them."""
+        found: dict[str, str] = {}
+        for part in re.split(r"[,;]", self.headers.get("prefer", "")):
+            name, sep, value = part.strip().partition("=")
+            if sep and name.strip():
+                found[name.strip().lower()] = value.strip().strip('"')
+        return found
 
 
 # --- building routes --------------------------------------------------------------
 
 
 def path_pattern(url: Any) -> tuple[re.Pattern[str], int, str, str]:
-    """The path regex of a request URL, its literal length, its label, and its literal query string."""
+    """The path regex of a request URL, its literal length, its label, and its literal query string.
+
+    A segment that is one variable (``{{ model_id }}``) is a named group, read as ``request.path_params``.
+    """
+    names = [match.group(1) if match else "" for match in (_ONE_NAME.match(t) for t in _TEMPLATE.findall(str(url)))]
     text = _TEMPLATE.sub(_PLACEHOLDER, str(url))
     if "://" in text:
         text = "/" + text.split("://", 1)[1].partition("/")[2]
@@ -125,19 +180,29 @@ def path_pattern(url: Any) -> tuple[re.Pattern[str], int, str, str]:
     if not text.startswith("/"):
         text = "/" + text
     parts = text.split(_PLACEHOLDER)
-    regex = "[^/]+".join(re.escape(part) for part in parts)
+    names = names[: len(names) - query.count(_PLACEHOLDER)]  # the query's templates come last
+    names = names[len(names) - len(parts) + 1 :] if len(parts) > 1 else []  # a base_url or host template was dropped
+    seen: set[str] = set()
+    regex = re.escape(parts[0])
+    for name, part in zip(names, parts[1:]):
+        group = f"(?P<{name}>[^/]+)" if name and name not in seen else "[^/]+"
+        seen.add(name)
+        regex += group + re.escape(part)
     label = text.replace(_PLACEHOLDER, "{…}")
     return re.compile(f"^{regex.rstrip('/')}/?$"), sum(len(p) for p in parts), label, query
 
 
-def build_routes(collections: list[CollectionSpec], templates: Templates, scopes: Mapping[int, Any]) -> list[Route]:
-    """A route for every request that has an example, values rendered in its collection's scope."""
+def build_routes(collections: list[CollectionSpec], templates: Templates, scopes: Mapping[int, Any], dynamic: bool = False) -> list[Route]:
+    """A route for every request that has an example (with ``dynamic``, also every one with an ``expect.schema``)."""
     routes: list[Route] = []
     for collection in collections:
         scope = scopes.get(id(collection))
         values = dict(scope.values) if scope is not None else dict(collection.vars)
         for spec in collection.requests:
-            if spec.example is None:
+            example = spec.example
+            if example is None and dynamic and spec.expect.schema is not None and spec.expect.events is None:
+                example = ExampleSpec(dynamic=True, location=spec.location)  # generated from expect.schema
+            if example is None:
                 continue
             pattern, literal, label, url_query = path_pattern(spec.url)
             auth = spec.auth or collection.auth
@@ -150,12 +215,13 @@ def build_routes(collections: list[CollectionSpec], templates: Templates, scopes
                 params.pop(auth.key_name, None)  # the credential, checked as auth
             is_json = spec.body is not None and spec.body.kind == "json"
             body = resolve(spec.body.value, values, templates) if is_json and spec.body is not None else None
-            example = resolve_stream(spec.example, templates, values)  # done, event_delay_ms may be templates
+            example = resolve_stream(example, templates, values)  # done, event_delay_ms may be templates
             method = _route_method(spec.method, values, templates)
             routes.append(
                 Route(
                     method, pattern, literal, f"{method} {label}", collection.name, spec, example,
                     auth, _credential(auth, values, templates), params, body, is_json, len(routes),
+                    tuple(pattern.groupindex), example.request_schema, spec.expect.schema, values,
                 )
             )
     return routes
@@ -236,12 +302,17 @@ def sent_credential(route: Route, request: Incoming) -> Any:
     return (username, password) if sep else None
 
 
-def is_authorized(route: Route, request: Incoming) -> bool:
-    """Whether the request carries the credential the route demands (any one when unknown)."""
+def is_authorized(route: Route, request: Incoming, strict: bool = True) -> bool:
+    """Whether the request carries the credential the route demands (any one of its kind unless ``strict``).
+
+    A saved 401 example answers only the credential it was saved with (none, or that exact one).
+    """
     if not route.needs_auth:
         return True
     sent = sent_credential(route, request)
-    return sent is not None and (route.credential is None or sent == route.credential)
+    if sent is None:
+        return False
+    return route.credential is None or sent == route.credential or (not strict and route.example.status != 401)
 
 
 def _sends_any_credential(request: Incoming, route: Route) -> bool:
@@ -249,6 +320,16 @@ def _sends_any_credential(request: Incoming, route: Route) -> bool:
         return True
     auth = route.auth
     return auth is not None and auth.kind == "api_key" and sent_credential(route, request) is not None
+
+
+def _auth_fit(route: Route, request: Incoming, strict: bool) -> int:
+    """2: the exact credential (or none for a route without auth); 1: accepted as any credential; 0: refused."""
+    if not route.needs_auth:
+        return 0 if _sends_any_credential(request, route) else 2
+    sent = sent_credential(route, request)
+    if sent is not None and (route.credential is None or sent == route.credential):
+        return 2
+    return int(is_authorized(route, request, strict))
 
 
 def compare(expected: Any, actual: Any) -> tuple[int, int, int]:
@@ -297,9 +378,9 @@ def _query_text(value: Any) -> Any:
     return str(value)
 
 
-def rank(route: Route, request: Incoming) -> tuple[int, ...]:
+def rank(route: Route, request: Incoming, strict: bool = True) -> tuple[int, ...]:
     """The sort key of a candidate route: higher is a better fit (see the module docstring)."""
-    auth_fit = is_authorized(route, request) if route.needs_auth else not _sends_any_credential(request, route)
+    auth_fit = _auth_fit(route, request, strict)
     params = _compare_params(route, request)
     if route.has_json_body:
         body = compare(route.body, request.body) if request.has_json_body else (1, 0, 0)
@@ -308,7 +389,7 @@ def rank(route: Route, request: Incoming) -> tuple[int, ...]:
     return (int(auth_fit), -(params[0] + body[0]), params[1] + body[1], params[2] + body[2], route.literal, -route.order)
 
 
-def candidates(routes: list[Route], request: Incoming) -> list[Route]:
+def path_routes(routes: list[Route], request: Incoming) -> list[Route]:
     """The routes whose method and path match the request (HEAD is answered by a GET route, as HTTP servers do)."""
     found = [route for route in routes if route.method in (request.method, ANY_METHOD) and route.pattern.match(request.path)]
     if found or request.method != "HEAD":
@@ -316,16 +397,34 @@ def candidates(routes: list[Route], request: Incoming) -> list[Route]:
     return [route for route in routes if route.method == "GET" and route.pattern.match(request.path)]
 
 
-def choose_route(routes: list[Route], request: Incoming) -> Route | None:
+def candidates(routes: list[Route], request: Incoming) -> list[Route]:
+    """The routes of the request's method and path whose kind of answer (stream or not) the request asks for."""
+    found = path_routes(routes, request)
+    wish = request.wants_stream
+    if wish:
+        return [route for route in found if route.streamed] or found
+    plain = [route for route in found if not route.streamed]
+    return plain if wish is False else plain or found
+
+
+def allowed_methods(routes: list[Route], path: str) -> list[str]:
+    """The methods the mock answers on ``path`` (for a 405's ``Allow``), empty when the path is unknown."""
+    methods = {route.method for route in routes if route.pattern.match(path)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods) if methods and ANY_METHOD not in methods else []
+
+
+def choose_route(routes: list[Route], request: Incoming, strict: bool = True) -> Route | None:
     """The best route for the request, or None when no method and path match."""
     found = candidates(routes, request)
-    return max(found, key=lambda route: rank(route, request)) if found else None
+    return max(found, key=lambda route: rank(route, request, strict)) if found else None
 
 
-def unauthorized_route(routes: list[Route], request: Incoming) -> Route | None:
+def unauthorized_route(routes: list[Route], request: Incoming, strict: bool = True) -> Route | None:
     """A saved 401 example for the request's method and path, if the collections have one."""
     found = [route for route in candidates(routes, request) if route.example.status == 401]
-    return max(found, key=lambda route: rank(route, request)) if found else None
+    return max(found, key=lambda route: rank(route, request, strict)) if found else None
 
 
 @dataclass(frozen=True)
@@ -335,13 +434,29 @@ class Answer:
     matched: Route | None  # the best route for the request's method and path (None: 404)
     example: Route | None  # the route whose example is sent
     refused: bool = False  # the matched route's credential was missing or wrong
+    unmet: str = ""  # a Prefer header asked for what the route does not have
 
 
-def answer(routes: list[Route], request: Incoming) -> Answer:
-    """Decide the answer to ``request``: its route's example, a 401 when refused, or nothing (404)."""
-    route = choose_route(routes, request)
+def answer(routes: list[Route], request: Incoming, strict: bool = True) -> Answer:
+    """Decide the answer to ``request``: its route's example, a 401 when refused, or nothing (404).
+
+    ``Prefer: code=N`` and ``Prefer: example=NAME`` narrow the choice to the examples with that
+    status or request name (Prism's per-request overrides).
+    """
+    prefer = request.prefer()
+    pool = routes
+    if "code" in prefer or "example" in prefer:
+        found = path_routes(routes, request)
+        pool = [r for r in found if str(r.example.status) == prefer.get("code", str(r.example.status)) and r.spec.name == prefer.get("example", r.spec.name)]
+        if found and not pool:
+            wanted = ", ".join(f"{key}={value}" for key, value in prefer.items() if key in ("code", "example"))
+            have = ", ".join(sorted({f"code={r.example.status} example={r.spec.name}" for r in found}))
+            return Answer(found[0], None, unmet=f"no example with {wanted} for {request.method} {request.path}; saved: {have}")
+        if prefer.get("code") == "401":
+            return Answer(pool[0], pool[0]) if pool else Answer(None, None)
+    route = choose_route(pool, request, strict)
     if route is None:
         return Answer(None, None)
-    if is_authorized(route, request):
+    if is_authorized(route, request, strict):
         return Answer(route, route)
-    return Answer(route, unauthorized_route(routes, request), refused=True)
+    return Answer(route, unauthorized_route(routes, request, strict), refused=True)

@@ -1,0 +1,98 @@
+"""Request validation: a body a route's ``request_schema`` refuses gets the API's 422.
+
+The 422 body carries the validation errors twice, so every reader finds them:
+
+- ``detail``: the spec's ``HTTPValidationError`` (FastAPI's shape), which the
+  official SDKs parse (``mistralai``'s ``HTTPValidationError.data.detail``);
+- ``message.detail`` inside the generic error envelope ``{object, message, type,
+  param, code}``, the wrapped shape the live Mistral API answers with.
+
+Each error is ``{type, loc, msg, input}`` with pydantic's type names (``missing``,
+``extra_forbidden``, ``string_type``, ``too_short``, ...) and ``loc`` starting at
+``body``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..schemas import SchemaStore
+
+_MAX_ERRORS = 20  # a body with thousands of errors gets the first ones, not a 422 of megabytes
+_TYPE_NAMES = {"string": "string_type", "integer": "int_type", "number": "float_type", "boolean": "bool_type", "array": "list_type", "object": "dict_type", "null": "none_required"}
+
+
+def validation_error(detail: list[dict[str, Any]]) -> dict[str, Any]:
+    """The 422 body for ``detail`` (a list of ``{type, loc, msg, input}``)."""
+    return {"object": "error", "message": {"detail": detail}, "type": "invalid_request_error", "param": None, "code": None, "detail": detail}
+
+
+def not_json_error(reason: str, raw: bytes) -> dict[str, Any]:
+    """The 422 body for a body that is not JSON where the API expects JSON (pydantic's ``json_invalid``)."""
+    shown = raw[:120].decode("utf-8", errors="replace")
+    return validation_error([{"type": "json_invalid", "loc": ["body", 0], "msg": f"JSON decode error: {reason}", "input": shown, "ctx": {"error": reason}}])
+
+
+def check_request_body(store: SchemaStore, ref: Any, body: Any) -> list[dict[str, Any]]:
+    """Each way ``body`` breaks the schema ``ref``, as API validation errors (empty: valid)."""
+    validator = store.validator(ref)
+    errors = sorted(validator.iter_errors(body), key=lambda error: (len(error.absolute_path), list(map(str, error.absolute_path))))
+    return [_detail(error) for error in _leaves(errors)[:_MAX_ERRORS]]
+
+
+def _leaves(errors: list[Any]) -> list[Any]:
+    """The most specific errors: a failed ``oneOf``/``anyOf`` reports its best branch's errors."""
+    found: list[Any] = []
+    for error in errors:
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            from jsonschema.exceptions import best_match
+
+            best = best_match(error.context)
+            found.append(best if best is not None else error)
+        else:
+            found.append(error)
+    return found
+
+
+def _detail(error: Any) -> dict[str, Any]:
+    loc: list[Any] = ["body", *error.absolute_path]
+    keyword = error.validator
+    instance = error.instance
+    if keyword == "required":
+        name = _quoted_name(error.message)
+        return {"type": "missing", "loc": [*loc, name] if name else loc, "msg": "Field required", "input": _short(instance)}
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        extra = sorted(set(instance) - set(error.schema.get("properties", {}))) if isinstance(instance, dict) else []
+        return {"type": "extra_forbidden", "loc": [*loc, extra[0]] if extra else loc, "msg": "Extra inputs are not permitted", "input": _short(instance)}
+    if keyword == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, str) else (error.validator_value or ["value"])[0]
+        return {"type": _TYPE_NAMES.get(wanted, "value_error"), "loc": loc, "msg": f"Input should be a valid {wanted}", "input": _short(instance)}
+    if keyword in ("minItems", "minLength"):
+        return {"type": "too_short", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance), "ctx": {"min_length": error.validator_value}}
+    if keyword in ("maxItems", "maxLength"):
+        return {"type": "too_long", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance), "ctx": {"max_length": error.validator_value}}
+    if keyword in ("enum", "const"):
+        return {"type": "literal_error", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance)}
+    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        kind = "greater_than" if "inimum" in keyword else "less_than"
+        return {"type": kind + ("_equal" if not keyword.startswith("exclusive") else ""), "loc": loc, "msg": _first_upper(error.message), "input": _short(instance)}
+    return {"type": "value_error", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance)}
+
+
+def _quoted_name(message: str) -> str:
+    """The property a ``required`` error names (jsonschema says ``'messages' is a required property``)."""
+    if message.startswith("'") and "' is a required property" in message:
+        return message[1 : message.index("' is a required property")]
+    return ""
+
+
+def _short(value: Any) -> Any:
+    """The input echoed in an error, cut when large (an error must not repeat a 60 MiB body)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return value if len(text) <= 2000 else text[:2000] + "…"
+
+
+def _first_upper(text: str) -> str:
+    text = text if len(text) <= 300 else text[:300] + "…"
+    return text[:1].upper() + text[1:]
