@@ -90,7 +90,14 @@ def main() -> None:
 @_variables_options
 @click.option("--mock", is_flag=True, help="Serve every request's saved example from a loopback server and run against it.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", shell_complete=complete_report, help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
-@click.option("-k", "selection", metavar="EXPR", shell_complete=complete_request_name, help="Select requests by name or tag: words with and/or/not and parentheses.")
+@click.option("-k", "selection", metavar="EXPR", shell_complete=complete_request_name, help="Select requests by name or tag: words (or \"quoted phrases\") with and/or/not and parentheses.")
+@click.option("--request", "request_names", multiple=True, metavar="NAME", shell_complete=complete_request_name, help="Run only the request with this exact name (spaces and all). Repeatable.")
+@click.option("-s", "--show", is_flag=True, help="Response pane: status, headers, pretty body, streams live (implied on a terminal when one request is selected).")
+@click.option("--watch", is_flag=True, help="Run again whenever a collection, environment, data or schema file read changes; Ctrl-C stops.")
+@click.option("--save-examples", is_flag=True, help="Save each passed response as its request's example: (edits the YAML in place, secrets templated or masked).")
+@click.option("--save-failed", is_flag=True, help="With --save-examples: save failed responses too.")
+@click.option("--diff-examples", is_flag=True, help="List how each response's JSON shape differs from its saved example (drift).")
+@click.option("--fail-on-drift", is_flag=True, help="With --diff-examples: exit 1 when any response drifted from its example.")
 @click.option("--bail", is_flag=True, help="Stop at the first failed request.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
@@ -122,6 +129,10 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
         # every other option maps by name onto RunSettings: a new option is a decorator and a field, nothing here
         fields = {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
         settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), **fields)
+        if settings.watch:
+            from .explore.watch import watch_session
+
+            return watch_session(settings, lambda error: click.echo(error.format(), err=True))
         return run_session(settings)
 
     _guard(traceback, action)

@@ -73,6 +73,7 @@ class RunContext:
     keep_details: bool = True  # False: passed requests get no sent request, response headers or checks (no reporter shows them)
     keep_results: bool = True  # False: only failed and broken requests stay in the RunResult, the others are counted
     sleep: Callable[[float], Any] = asyncio.sleep
+    observe: Callable[..., None] | None = None  # (collection, spec, scope, response, result): the explore tools (runner/explore)
     stop: bool = field(default=False)
     paid: Any = None  # llm.PaidRun: budget, pacing, OAuth2 tokens, usage and cost (None: none of it)
 
@@ -82,13 +83,14 @@ class RunContext:
         return self.jobs <= 1
 
 
-def select_requests(collection: CollectionSpec, expression: str | None) -> tuple[int, ...]:
-    """Indexes of the requests whose name or tags match ``-k`` (all when no expression)."""
+def select_requests(collection: CollectionSpec, expression: str | None, names: list[str] | None = None) -> tuple[int, ...]:
+    """Indexes of the requests named by ``--request`` (when given) whose name or tags match ``-k`` (all when neither)."""
+    specs = [spec for spec in collection.requests if not names or spec.name in names]
     if not expression:
-        return tuple(range(len(collection.requests)))
+        return tuple(spec.index for spec in specs)
     from .selection import matches
 
-    return tuple(spec.index for spec in collection.requests if matches(expression, spec.name, spec.tags))
+    return tuple(spec.index for spec in specs if matches(expression, spec.name, spec.tags))
 
 
 async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: list[Reporter]) -> RunResult:
@@ -287,7 +289,9 @@ async def run_request(
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
     if any(not check.passed for check in checks):
         result.outcome = FAILED
-    elif not context.keep_details:  # read by no reporter of this run: not worth masking
+    if context.observe is not None:
+        context.observe(collection, spec, scope, response, result)
+    if result.outcome != FAILED and not context.keep_details:  # read by no reporter of this run: not worth masking
         result.checks, result.response_headers = [], []
         return result
     if result.outcome == FAILED or context.keep_bodies:

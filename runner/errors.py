@@ -6,6 +6,7 @@
      +-- InputError             invalid input: YAML, format, template, environment, schema
      +-- UsageError             bad command line (unknown request name, bad --var, ...)
      +-- ReportError            a report could not be written
+     +-- SaveError              --save-examples could not write a collection (changed on disk, ...)
      +-- InternalError          a bug: an unexpected exception, its message already masked
     TransportError              a request could not be completed (refused, timeout, TLS, ...);
                                 never escapes the engine: it becomes a failed RequestResult
@@ -141,6 +142,10 @@ class UsageError(RunnerError):
 
 class ReportError(RunnerError):
     """A report file could not be written."""
+
+
+class SaveError(RunnerError):
+    """``--save-examples`` could not edit a collection file; the file is left as it was."""
 
 
 class InternalError(RunnerError):

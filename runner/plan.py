@@ -36,6 +36,9 @@ class PlanInput:
     allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
     allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
     shard: tuple[int, int] | None = None  # --shard K/N: run only this share of the collections
+    request_names: list[str] = field(default_factory=list)  # --request NAME: exact names
+    carried: dict[str, dict[str, tuple[Any, bool]]] = field(default_factory=dict)  # --watch: path -> name -> (captured value, secret)
+    widen: Any = None  # --watch: (collection, selected, scope, templates) -> selected, with the producers of missing captures
 
 
 @dataclass
@@ -125,12 +128,16 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
         from .selection import check_expression
 
         check_expression(request.selection)
+    if request.request_names:
+        from .selection import select_by_names
+
+        select_by_names((spec.name for collection in collections for spec in collection.requests), request.request_names)
 
     numbered = request.iterations * len(rows) > 1
     runs: list[CollectionRun] = []
     checked: set[tuple[int, frozenset[str]]] = set()  # the preflight depends only on which names exist
     for collection in collections:
-        selected = select_requests(collection, request.selection)
+        selected = select_requests(collection, request.selection, request.request_names)
         if not selected:
             continue
         firsts: list[tuple[Scope, list[Layer]]] = []  # per data row: its checked scope, and the layers behind it
@@ -138,6 +145,10 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
             layers = _layers(collection, environment, row, cli_values)
             try:
                 scope = build_scope(layers, templates, redactor)
+                for name, (value, secret) in request.carried.get(collection.path, {}).items():
+                    scope.capture(name, value, secret)  # --watch: what the last run captured stands in for requests not selected now
+                if request.widen is not None and not firsts:
+                    selected = request.widen(collection, selected, scope, templates)
                 key = (id(collection), frozenset(scope.values))
                 if key not in checked:
                     checked.add(key)
@@ -161,7 +172,8 @@ def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templa
     if problems:
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
-        raise UsageError(f"-k {request.selection!r} selects no request")
+        named = f" among --request {', '.join(repr(name) for name in request.request_names)}" if request.request_names else ""
+        raise UsageError(f"-k {request.selection!r} selects no request{named}")
     return Plan(runs, collections, templates, schemas, redactor, environment)
 
 

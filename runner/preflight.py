@@ -61,7 +61,7 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                 if producer is not None and ("default" in text or "defined" in text):
                     continue  # a template that guards a captured value ("is defined", "| default") copes without it
                 if producer is not None and producer.index not in wanted:
-                    hint = f"{name!r} is captured by {producer.name!r}, which the selection (-k) leaves out: select it too"
+                    hint = f"{name!r} is captured by {producer.name!r}, which the selection (-k, --request) leaves out: select it too"
                 elif producer is not None:
                     hint = f"{name!r} is captured by {producer.name!r}, which runs later"
                 problems.append(doc.problem(f"{request}: undefined variable {name!r}", pointer, hint))

@@ -103,11 +103,13 @@ class Redactor:
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``****``."""
-        if not self._values or not text:
+        if not self._values:
             return text
         if self._pattern is None:
             ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
             self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
+        if not text:
+            return text
         masked = self._pattern.sub(MASK, text)
         if not masked.endswith(("...", " more characters)")):  # the common case, without a regex search
             return masked
@@ -155,6 +157,45 @@ class Redactor:
         if name == "set-cookie":
             value = _LATER_COOKIE.sub(rf"\1={MASK}", _FIRST_COOKIE.sub(_masked_first_cookie, value, count=1))
         return self.mask(value)
+
+
+class StreamMasker:
+    """Masks a text that arrives in pieces (a streamed answer, token by token): a secret cut across two pieces is still masked.
+
+    ``feed`` returns what can be shown now; it holds back the end of the text that
+    could still be the start of a secret (as many characters as the longest secret,
+    less one, and never past a line break when no secret holds one).
+    """
+
+    def __init__(self, redactor: Redactor):
+        self.redactor = redactor
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        """The masked text that is safe to show after ``text`` arrives."""
+        self.pending += text
+        values = self.redactor._values
+        if not values:
+            return self.flush()
+        keep = max(len(value) for value in values) - 1
+        if not any("\n" in value for value in values) and "\n" in self.pending:
+            keep = min(keep, len(self.pending) - self.pending.rindex("\n") - 1)
+        cut = len(self.pending) - keep
+        if cut <= 0:
+            return ""
+        self.redactor.mask("")  # builds the pattern
+        pattern = self.redactor._pattern
+        if pattern is not None:
+            for match in pattern.finditer(self.pending):
+                if match.start() < cut < match.end():  # never cut inside a secret: it is whole already
+                    cut = match.end()
+        shown, self.pending = self.pending[:cut], self.pending[cut:]
+        return self.redactor.mask(shown)
+
+    def flush(self) -> str:
+        """Everything held back, masked (the stream ended)."""
+        shown, self.pending = self.pending, ""
+        return self.redactor.mask(shown)
 
 
 def _masked_first_cookie(match: re.Match[str]) -> str:

@@ -62,6 +62,7 @@ class RenderedRequest:
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
     events: Any = None  # expect.events, rendered (an EventsSpec)
     oauth2: Any = None  # auth: oauth2, rendered (``oauth2.OAuth2Credentials``): the engine gets the token before sending
+    name: str = ""  # the request's name (the --show pane titles a live stream with it)
 
     def full_url(self) -> str:
         """The URL with the query parameters appended, as it is sent."""
@@ -177,7 +178,7 @@ def render_request(
             if credential and scheme.lower() in ("bearer", "basic", "token"):
                 redactor.add(credential)
 
-    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream, oauth2=oauth2)
+    request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream, oauth2=oauth2, name=spec.name)
     if spec.body is not None:
         _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
     request.headers = list(headers.values())

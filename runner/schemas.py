@@ -70,6 +70,11 @@ class SchemaStore:
         self._sources: dict[Path, Any] = {}  # path -> SourceDoc (or None): read again, with lines, for a failure
         self.allow_outside_root = allow_outside_root
 
+    @property
+    def paths(self) -> list[Path]:
+        """Every schema file read so far (``--watch`` watches them)."""
+        return list(self._documents)
+
     def _document(self, path: Path, root: Path) -> Any:
         path = path.resolve()
         if not self.allow_outside_root and not path.is_relative_to(root):

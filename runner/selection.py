@@ -1,20 +1,44 @@
 """``-k EXPR``: select requests by name or tag, with ``and``, ``or``, ``not`` and parentheses.
 
 A bare word matches a request whose name contains it (case-insensitive) or that has
-it as a tag, as in pytest's ``-k``.
+it as a tag, as in pytest's ``-k``.  A quoted phrase (``"use the uuid"`` or
+``'use the uuid'``) is one word, spaces and all: ``-k '"use the uuid" or smoke'``.
+
+``--request NAME`` (``select_by_names``) picks requests by their exact name instead.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+from typing import Iterable
 
 from .errors import UsageError
 
-_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+# a quoted phrase keeps its quote as the first character, so it is never taken for and/or/not or a parenthesis
+_TOKEN = re.compile(r"""\s*("[^"]*"|'[^']*'|\(|\)|[^\s()"']+|["'])""")
 
 
 def _tokens(expression: str) -> list[str]:
-    return [match.group(1) for match in _TOKEN.finditer(expression)]
+    tokens = [match.group(1) for match in _TOKEN.finditer(expression)]
+    for token in tokens:
+        if token in ('"', "'"):
+            raise UsageError(f"-k {expression!r}: a quote ({token}) is not closed")
+    return tokens
+
+
+def select_by_names(names: Iterable[str], wanted: list[str]) -> set[str]:
+    """The names of ``wanted`` found among ``names``; raise ``UsageError`` with a did-you-mean for any other."""
+    known = list(dict.fromkeys(names))
+    missing = [name for name in wanted if name not in known]
+    if missing:
+        name = missing[0]
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        folded = [item for item in known if item.casefold() == name.casefold() or name.casefold() in item.casefold()]
+        hints = list(dict.fromkeys(folded + close))[:3]
+        hint = f"; did you mean {' or '.join(repr(item) for item in hints)}?" if hints else f" (requests: {', '.join(repr(item) for item in known[:10])}{', ...' if len(known) > 10 else ''})"
+        raise UsageError(f"--request {name!r} matches no request{hint}")
+    return set(wanted)
 
 
 def check_expression(expression: str) -> None:
@@ -68,7 +92,7 @@ def matches(expression: str, name: str, tags: tuple[str, ...]) -> bool:
             return value
         if token in (")", "and", "or"):
             raise UsageError(f"-k {expression!r}: unexpected {token!r}")
-        word = token.lower()
+        word = token[1:-1].lower() if token[0] in "\"'" else token.lower()
         return word in lowered_name or word in lowered_tags
 
     if not tokens:

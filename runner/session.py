@@ -42,6 +42,14 @@ class RunSettings:
     rate: str | None = None  # paid APIs (runner/llm): --rate, --budget, --max-requests
     budget: float | None = None
     max_requests: int | None = None
+    request_names: list[str] = field(default_factory=list)  # --request NAME (exact, repeatable)
+    show: bool = False  # --show: the response pane (runner/explore/pane.py)
+    watch: bool = False  # --watch: cli.py hands the run to runner/explore/watch.py
+    save_examples: bool = False
+    save_failed: bool = False
+    diff_examples: bool = False
+    fail_on_drift: bool = False
+    explore_state: Any = None  # --watch: what one run leaves the next (captures, files read)
 
 
 def run_session(settings: RunSettings) -> int:
@@ -63,8 +71,10 @@ def run_session(settings: RunSettings) -> int:
 
             server = MockServer(verbose=settings.verbose)
             mock_url = server.start()
+        state = settings.explore_state  # --watch: captures carried from the last run
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, _shard(settings.shard))
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, _shard(settings.shard),
+                      request_names=settings.request_names, carried=state.carried if state else {}, widen=state.widen if state else None)
         )
         redactor = plan.redactor
         options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files)
@@ -75,14 +85,18 @@ def run_session(settings: RunSettings) -> int:
         inputs = [collection.path for collection in plan.collections] + [path for path in (settings.env_file, settings.data_file) if path]
         file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout, inputs)
         tty = bool(getattr(console_file, "isatty", lambda: False)())
-        console = ConsoleReporter(console_file, ConsoleOptions(color=settings.color and tty, quiet=settings.quiet, verbose=settings.verbose, progress=tty and not settings.verbose), redactor.mask)
+        from .explore import explorer_for
+
+        explorer = explorer_for(settings, plan, console_file, settings.color and tty, tty)
+        console = ConsoleReporter(console_file, ConsoleOptions(color=settings.color and tty, quiet=settings.quiet, verbose=settings.verbose, progress=tty and not settings.verbose and not (explorer and explorer.pane)), redactor.mask)
         context = RunContext(
             templates=plan.templates,
             schemas=plan.schemas,
             options=options,
             bail=settings.bail,
             jobs=settings.jobs,
-            stream_reader=StreamReader(),
+            stream_reader=StreamReader(explorer.stream_listener if explorer else None),
+            observe=explorer.observe if explorer else None,
             keep_bodies=settings.verbose,  # reports keep the bodies of failed requests only
             keep_details=settings.verbose or any(reporter.wants_details for reporter in file_reporters),
             keep_results=any(reporter.needs_run_results for reporter in file_reporters),  # else memory stays flat
@@ -101,7 +115,8 @@ def run_session(settings: RunSettings) -> int:
             server.stop()
     if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_FAILED
+    code = EXIT_OK if result.ok else EXIT_FAILED
+    return explorer.finish(result, code) if explorer is not None else code
 
 
 def _paid_run(settings: RunSettings, plan: Any) -> Any:

@@ -192,7 +192,13 @@ def read_events(data: bytes) -> EventLog:
 
 
 class StreamReader:
-    """Plugged into ``http.send``: reads event-stream responses event by event, as they arrive."""
+    """Plugged into ``http.send``: reads event-stream responses event by event, as they arrive.
+
+    A ``listener`` (the ``--show`` pane) hears each stream start and each event as it arrives.
+    """
+
+    def __init__(self, listener: Any = None):
+        self.listener = listener
 
     def wants(self, request: Any, response: httpx.Response) -> bool:
         """Whether this response is read as an event stream (``stream: sse``, or ``auto`` and text/event-stream)."""
@@ -214,6 +220,8 @@ class StreamReader:
         size = 0
         cause = ""
         truncated = False
+        if self.listener is not None:
+            self.listener.stream_started(request, response)
         try:
             async for chunk in body_chunks(response, request.max_response_bytes):
                 size += len(chunk)
@@ -222,7 +230,10 @@ class StreamReader:
                     break
                 raw.append(chunk)
                 for message in parser.feed(chunk):
+                    count = len(log.events)
                     log.add(message, (time.perf_counter() - started) * 1000)
+                    if self.listener is not None and len(log.events) > count:
+                        self.listener.stream_event(request, log.events[-1])
         except httpx.HTTPError as exc:
             cause = describe_transport_error(exc, request.timeout)
         log.unfinished = "" if truncated else parser.finish()
