@@ -53,6 +53,7 @@ class CollectionRun:
     selected: tuple[int, ...]
     iteration: int | None = None
     layers: list[Layer] | None = None  # set when the values are rendered anew for this run (templated vars, a later iteration)
+    row_label: str = ""  # the data row, as reports show it: its name column, or its first columns
 
     def start_scope(self, templates: Templates) -> Scope:
         """The variables this run starts with: a copy of ``scope`` (left as checked), or a fresh one from ``layers``."""
@@ -173,6 +174,7 @@ async def _run_collection(item: CollectionRun, result: CollectionResult, context
                 break
             spec = collection.requests[index]
             outcome = await run_request(collection, spec, scope, context, client, item.iteration, cookies)
+            outcome.row = item.row_label
             result.add(outcome, keep=context.keep_results or outcome.outcome in (FAILED, ERROR))
             fanout.request_finished(outcome)
             if context.bail and outcome.outcome in (FAILED, ERROR):

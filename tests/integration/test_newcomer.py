@@ -262,3 +262,27 @@ def test_shell_completion(args: list[str], incomplete: str, expected: list[str],
     values = [item.value for item in ShellComplete(main, {}, "runner", "_RUNNER_COMPLETE").get_completions(args, incomplete)]
     assert all(value in values for value in expected) if expected else values == []  # other formats may join the list
     assert all(value.lower().startswith(incomplete) for value in values)
+
+
+# -- 17. a data-driven run shows its row: the name column, else the first columns, secrets masked ----------
+
+
+@pytest.mark.parametrize(
+    ("rows", "labels"),
+    [
+        ("name,q\nada,cheese\nbob,wine\n", ["search [1: ada]", "search [2: bob]"]),
+        ("token,q,z\nsk-row-secret-000111,cheese,1\n", ["search [token=****, q=cheese]"]),
+    ],
+    ids=["name-column", "first-columns-masked"],
+)
+def test_a_data_row_labels_its_requests_everywhere(run_cli: Any, write: Any, project: Path, httpbin_url: str, rows: str, labels: list[str]) -> None:
+    data = write("rows.csv", rows)
+    path = write("c.yaml", _collection(httpbin_url, "  - name: search\n    url: /get\n    params: {q: '{{ q }}'}\n    expect: {json: {$.args.q: nope}}\n", head="secrets: [token]\nvars: {token: none}\n"))
+    report = project / "junit.xml"
+    result = run_cli("run", str(path), "--data", str(data), "--report", f"junit:{report}", "--report", "json:-")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert [r["display_name"] for c in document["collections"] for r in c["requests"]] == labels
+    assert all(f"FAIL  GET    {label}" in result.stderr for label in labels)  # the console (on stderr when a report takes stdout)
+    assert all(f'name="{label}"' in report.read_text() for label in labels)
+    assert "sk-row-secret" not in result.output + report.read_text()
