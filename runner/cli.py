@@ -128,7 +128,7 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
             raise UsageError("-v and -q cannot be used together")
         # every other option maps by name onto RunSettings: a new option is a decorator and a field, nothing here
         fields = {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
-        settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), **fields)
+        settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), traceback=traceback, **fields)
         if settings.watch:
             from .explore.watch import watch_session
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Location, Problem
+from .variables import lone_surrogate
 
 FORMATS_HINT = "--data takes a .csv file (a header row of variable names, then one row per iteration) or a .json file (a list of objects)"
 NAME_HINT = "variable names are letters, digits and _, not starting with a digit"
@@ -58,6 +59,8 @@ def json_rows(path: str, text: str) -> list[dict[str, Any]]:
         for key in row:
             if not key.isidentifier():
                 raise InputError(_problem(f"data file {path}: row {number}: {key!r} is not a valid variable name", Location(path), NAME_HINT))
+            if lone_surrogate(row[key]) is not None:  # "\ud800" alone: text no output can encode (the value may be a secret: not shown)
+                raise InputError(_problem(f"data file {path}: row {number}: {key!r} holds a lone surrogate escape (such as \\ud800), which is not text", Location(path), "escape a character outside the BMP as a surrogate pair, or write it as it is"))
     return rows
 
 

@@ -76,6 +76,7 @@ class RunContext:
     sleep: Callable[[float], Any] = asyncio.sleep
     observe: Callable[..., None] | None = None  # (collection, spec, scope, response, result): the explore tools (runner/explore)
     stop: bool = field(default=False)
+    traceback: bool = False  # --traceback: print (masked) the traceback of a request's internal error
     paid: Any = None  # llm.PaidRun: budget, pacing, OAuth2 tokens, usage and cost (None: none of it)
 
     @property
@@ -206,7 +207,35 @@ async def run_request(
     iteration: int | None = None,
     cookies: SessionCookies | None = None,
 ) -> RequestResult:
-    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's."""
+    """Render, send (with retries), check and capture one request; ``cookies`` are its collection run's.
+
+    The safety net: an exception nobody expected (a bug, or an input class not
+    yet handled) makes this request an error, masked, and the run goes on.
+    """
+    try:
+        return await _run_request(collection, spec, scope, context, client, iteration, cookies)
+    except Exception as exc:  # noqa: BLE001 - never the end of the run; Ctrl-C and cancellation pass (BaseException)
+        result = _base_result(collection, spec, iteration, ERROR)
+        result.error_kind = "internal"
+        detail = " ".join(str(getattr(exc, "message", None) or exc).split())
+        result.error = scope.redactor.mask(f"internal error: {type(exc).__name__}: {detail} (run again with --traceback for details)")
+        if context.traceback:
+            import sys
+            import traceback
+
+            sys.stderr.write(scope.redactor.mask_lines("".join(traceback.format_exception(exc))))
+        return result
+
+
+async def _run_request(
+    collection: CollectionSpec,
+    spec: RequestSpec,
+    scope: Scope,
+    context: RunContext,
+    client: Any,
+    iteration: int | None,
+    cookies: SessionCookies | None,
+) -> RequestResult:
     redactor = scope.redactor
     result = _base_result(collection, spec, iteration, PASSED)
     paid = context.paid

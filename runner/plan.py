@@ -19,7 +19,7 @@ from .preflight import check_collection, check_examples
 from .redact import Redactor
 from .schemas import SchemaStore
 from .templating import Templates, is_template, iter_strings
-from .variables import Layer, Scope, build_scope
+from .variables import Layer, Scope, build_scope, lone_surrogate
 
 
 @dataclass
@@ -63,12 +63,15 @@ def parse_var(text: str) -> tuple[str, Any]:
     name = name.strip()
     if not sep or not name.isidentifier():
         raise UsageError(f"--var {text!r}: expected NAME=VALUE, with NAME made of letters, digits and _")
-    if value != value.strip():
-        return name, value  # " 5" is the text typed, spaces included
-    try:
-        return name, json.loads(value, parse_int=_exact_int, parse_float=_exact_float, parse_constant=_no_constant)
-    except ValueError:
-        return name, value
+    parsed: Any = value
+    if value == value.strip():  # " 5" is the text typed, spaces included
+        try:
+            parsed = json.loads(value, parse_int=_exact_int, parse_float=_exact_float, parse_constant=_no_constant)
+        except ValueError:
+            pass
+    if lone_surrogate(parsed) is not None:  # the value itself is not shown: it may be a secret
+        raise UsageError(f"--var {name}: the value is not text: it holds bytes that are not UTF-8, or a lone surrogate escape such as \\ud800")
+    return name, parsed
 
 
 def _exact_int(text: str) -> int:

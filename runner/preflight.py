@@ -114,7 +114,7 @@ def _dry_render(collection: CollectionSpec, spec: RequestSpec, scope: Scope, tem
         request = render_request(collection, spec, scope.child(), templates, RunOptions(allow_outside_files=True))
     except TemplateError as exc:
         hint = "set base_url in the collection, an environment file (-e) or with --var base_url=...; or run against the built-in mock with --mock" if "base_url" in exc.message else ""
-        return [collection.source.problem(f"{where}: cannot be rendered: {scope.redactor.mask(exc.message)}", f"/requests/{spec.index}", hint)]
+        return [collection.source.problem(f"{where}: cannot be rendered: {scope.redactor.mask(exc.message)}", _pointer_of(collection, spec, exc.message), hint)]
     problems = []
     url = urlsplit(request.url)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -123,6 +123,25 @@ def _dry_render(collection: CollectionSpec, spec: RequestSpec, scope: Scope, tem
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             problems.append(collection.source.problem(f"{where}: header {name!r} holds a line break", f"/requests/{spec.index}", "a header value is one line"))
     return problems
+
+
+def _pointer_of(collection: CollectionSpec, spec: RequestSpec, message: str) -> str:
+    """Where a render error points: the setting or header it names, in the request or else the collection; else the request."""
+    from .render import SETTING_KEYS
+
+    request = f"/requests/{spec.index}"
+    key = message.partition(":")[0].split(" ")[0]
+    if key == "url":
+        return f"{request}/url"
+    if key == "header":
+        key = "headers"
+    if key in SETTING_KEYS or key == "headers":
+        raw = collection.source.data["requests"][spec.index]
+        if isinstance(raw, dict) and key in raw:
+            return f"{request}/{key}"
+        if key in collection.source.data:
+            return f"/{key}"
+    return request
 
 
 def _uploads_outside_project(collection: CollectionSpec, spec: RequestSpec) -> list[Problem]:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .model import Assertion, AuthSpec, CollectionSpec, RequestSpec
-from .redact import CREDENTIAL_HEADERS
+from .redact import CREDENTIAL_HEADERS, shorten
 from .templating import TemplateError, Templates, is_template
 from .variables import Scope
 
@@ -24,6 +24,8 @@ METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Z-]+")  # an RFC 9110 token, as 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_REDIRECTS = 20
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+MAX_TIMEOUT = 1_000_000.0  # seconds (11 days): more does not fit the clocks under the socket calls
+SETTING_KEYS = ("timeout", "max_redirects", "max_response_bytes")  # what setting_number names, for error locations
 
 
 @dataclass
@@ -152,6 +154,7 @@ def render_request(
     if options.mock_url:
         base = options.mock_url
     url = join_url(base, _text(render(spec.url, values)))
+    _check_url(url)
     if options.mock_url:
         url = _point_at_mock(url, options.mock_url)
 
@@ -184,7 +187,7 @@ def render_request(
     request.headers = list(headers.values())
 
     timeout = _first(spec.timeout, collection.timeout, values, templates)
-    request.timeout = float(timeout) if timeout is not None else (options.timeout or DEFAULT_TIMEOUT)
+    request.timeout = setting_number("timeout", timeout, MAX_TIMEOUT) if timeout is not None else (options.timeout or DEFAULT_TIMEOUT)
     follow = _first(spec.follow_redirects, collection.follow_redirects, values, templates)
     if isinstance(follow, dict):  # {cross_origin_credentials: true}: follow, and keep credentials across origins
         request.cross_origin_credentials = _text(follow.get("cross_origin_credentials")).strip().lower() == "true"
@@ -192,9 +195,10 @@ def render_request(
     request.follow_redirects = bool(follow) if follow is not None else False
     request.confine_to = options.mock_url
     max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
-    request.max_redirects = int(max_redirects) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
+    request.max_redirects = int(setting_number("max_redirects", max_redirects, 10_000, integer=True, zero=True)) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
     limit = _first(spec.max_response_bytes, collection.max_response_bytes, values, templates)
-    request.max_response_bytes = int(limit) if limit is not None else (options.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES)
+    request.max_response_bytes = int(setting_number("max_response_bytes", limit, 2**53, integer=True)) if limit is not None else (options.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES)
+    _check_content_length(request)
 
     request.assertions = [(a, render(a.predicate, values)) for a in spec.expect.assertions]
     if spec.expect.events is not None:
@@ -202,6 +206,47 @@ def render_request(
 
         request.events = render_events(spec.expect.events, templates, values)
     return request
+
+
+def setting_number(key: str, value: Any, maximum: float, integer: bool = False, zero: bool = False) -> float:
+    """A numeric setting as rendered (a literal, or a template such as a captured value): a finite number in range, else ``TemplateError``."""
+    import math
+
+    kind = "a whole number" if integer else "a number"
+    low = ">= 0" if zero else "> 0"
+    number: float | None
+    try:
+        number = None if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or not math.isfinite(number) or (integer and not number.is_integer()):
+        shown = shorten(repr(value), 60) if number is None else f"{number:g}"
+        raise TemplateError(f"{key}: {shown} is not {'a finite number' if number is not None and not integer else kind}")
+    if number < 0 or (number == 0 and not zero) or number > maximum:
+        raise TemplateError(f"{key}: {number:g} is out of range: {kind} {low} and at most {maximum:g}")
+    return number
+
+
+def _check_url(url: str) -> None:
+    """A URL the HTTP client can take: its brackets, host and port must parse (``http://[::1``, ``:99999`` cannot)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise TemplateError(f"url {shorten(url, 200)!r} is not a valid URL: {exc}") from None
+
+
+def _check_content_length(request: RenderedRequest) -> None:
+    """A ``Content-Length`` header must be the body's length: HTTP cannot send anything else (curl sends it anyway, and the server misreads)."""
+    given = request.header("content-length")
+    if given is None:
+        return
+    if not given.strip().isdigit():
+        raise TemplateError(f"header Content-Length: {given!r} is not a length in bytes (leave it out: it is computed from the body)")
+    if request.content is not None and int(given) != len(request.content):
+        raise TemplateError(f"header Content-Length says {int(given)} bytes but the body is {len(request.content)} bytes (leave it out: it is computed from the body)")
+    if request.content is None and request.form is None and request.files is None and int(given) != 0:
+        raise TemplateError(f"header Content-Length says {int(given)} bytes but the request has no body")
 
 
 def render_method(method: str, values: dict[str, Any], templates: Templates) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from .errors import InputError, Problem
 from .model import SchemaRef
+from .redact import shorten
 
 MAX_ERRORS = 10
 OUTSIDE_HINT = "keep schemas inside the project (the folder with .git or pyproject.toml), or run with --allow-outside-refs"
@@ -171,16 +172,24 @@ class SchemaStore:
             return cls(target)
         if ref.inline is not None and "$id" not in schema:
             schema = {**schema, "$id": base_uri + "__inline__.json"}
-        return cls(schema, registry=registry)
+        validator = cls(schema, registry=registry)
+        for probe in _PROBES:  # a $ref cycle or a $dynamicRef nowhere shows on any instance: find it before sending
+            problem = _validation_failure(validator, probe)
+            if problem:
+                raise fail(f"schema {ref.path or '(inline)'}: {problem}", "a $ref must lead to a schema, not back to itself; only local files inside the project are read")
+        return validator
 
     def validate(self, ref: SchemaRef, instance: Any) -> list[SchemaViolation]:
-        """Every violation of ``ref`` by ``instance`` (at most ``MAX_ERRORS``)."""
+        """Every violation of ``ref`` by ``instance`` (at most ``MAX_ERRORS``); a schema that cannot be applied is one violation."""
         validator = self.validator(ref)
         out = []
-        for error in validator.iter_errors(instance):
-            out.extend(_violations(error, self.keyword_source))
-            if len(out) >= MAX_ERRORS:
-                break
+        try:
+            for error in validator.iter_errors(instance):
+                out.extend(_violations(error, self.keyword_source))
+                if len(out) >= MAX_ERRORS:
+                    break
+        except Exception as exc:  # noqa: BLE001 - a cycle or an unresolvable reference met under this instance only
+            return [SchemaViolation("", "$ref", _reference_problem(exc))]
         return out[:MAX_ERRORS]
 
     def keyword_source(self, subschema: Any, keyword: str) -> str:
@@ -217,6 +226,27 @@ def _pointer_of(document: Any, target: Any) -> str | None:
         elif isinstance(node, list):
             stack.extend((f"{pointer}/{index}", value) for index, value in enumerate(node) if isinstance(value, (dict, list)))
     return None
+
+
+_PROBES: tuple[Any, ...] = (None, {}, [], "", 0)
+
+
+def _validation_failure(validator: Any, instance: Any) -> str:
+    """Why ``validator`` cannot be applied to ``instance`` at all, or ``""``."""
+    try:
+        for _ in validator.iter_errors(instance):
+            pass
+    except Exception as exc:  # noqa: BLE001 - RecursionError, jsonschema's wrapped referencing errors
+        return _reference_problem(exc)
+    return ""
+
+
+def _reference_problem(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "its $refs form a cycle (a schema that refers to itself without describing anything)"
+    cause = exc.__cause__ or exc
+    text = " ".join(str(cause).split())
+    return f"cannot resolve a reference ({shorten(text, 160)})"
 
 
 def _violations(error: Any, source_of: Any = None) -> list[SchemaViolation]:

@@ -38,6 +38,7 @@ class RunSettings:
     quiet: bool = False
     color: bool = False
     stdout: Any = None
+    traceback: bool = False  # --traceback: an internal error inside a request prints its traceback (masked)
     shard: str | None = None
     rate: str | None = None  # paid APIs (runner/llm): --rate, --budget, --max-requests
     budget: float | None = None
@@ -100,6 +101,7 @@ def run_session(settings: RunSettings) -> int:
             keep_bodies=settings.verbose,  # reports keep the bodies of failed requests only
             keep_details=settings.verbose or any(reporter.wants_details for reporter in file_reporters),
             keep_results=any(reporter.needs_run_results for reporter in file_reporters),  # else memory stays flat
+            traceback=settings.traceback,
         )
         context.paid = _paid_run(settings, plan)
         sending = True

@@ -8,6 +8,7 @@ names and records which layer every value came from (``show -v``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,3 +126,26 @@ def _hint(exc: TemplateError) -> str:
     if exc.name:
         return f"define {exc.name!r} in the collection's vars, an environment file (-e) or with --var {exc.name}=..."
     return ""
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The first string in ``value`` (nested lists and mappings too) holding a lone surrogate, which no output can encode; else None.
+
+    JSON's ``"\\ud800"`` and bytes that are not UTF-8 on a command line (Python reads
+    them as surrogates) give such strings.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return item
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
