@@ -47,7 +47,8 @@ def _fail(error: Exception, traceback: bool = False) -> None:
         sys.exit(error.exit_code)
     if traceback:
         raise error
-    click.echo(f"internal error: {type(error).__name__}: {error}\n(run again with --traceback for details; please report this)", err=True)
+    # no redactor knows this one's secrets: its message is not shown (it may quote one), --traceback shows it
+    click.echo(f"internal error: {type(error).__name__}\n(run again with --traceback for details; please report this)", err=True)
     sys.exit(EXIT_INPUT)
 
 
@@ -209,6 +210,43 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
 
         serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed)
         return EXIT_OK
+
+    _guard(traceback, action)
+
+
+@main.command("load")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_variables_options
+@click.option("--mock", is_flag=True, help="Send the load to the built-in mock (each worker starts its own).")
+@click.option("--users", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent users; each runs a collection's requests in order, again and again.")
+@click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Users started per second.")
+@click.option("--run-time", default="30s", show_default=True, metavar="DURATION", help="Stop after this long (30s, 5m, 1h).")
+@click.option("--think", default="0", show_default=True, metavar="DURATION|LOW-HIGH", help="Pause between two passes of a user (0.5-2s: uniform between).")
+@click.option("--csv", "csv_prefix", metavar="PREFIX", help="Write Locust's PREFIX_stats.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.")
+@click.option("--html", "html_file", metavar="FILE", help="Write Locust's HTML report.")
+@click.option("--web", is_flag=True, help="Serve Locust's web UI and start the load from it (instead of headless).")
+@click.option("--web-port", type=click.IntRange(min=0, max=65535), default=8089, show_default=True, help="Port of the web UI.")
+@click.option("--master", is_flag=True, help="Coordinate workers (runner load ... --worker) instead of sending requests.")
+@click.option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True, help="With --master: wait for this many workers before starting.")
+@click.option("--worker", is_flag=True, help="Send requests for a master (runner load ... --master).")
+@click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's address.")
+@click.option("--master-port", type=click.IntRange(min=1, max=65535), default=5557, show_default=True, help="The master's port (both sides).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
+@click.option("--force", is_flag=True, help="Overwrite existing CSV and HTML files.")
+@_traceback_option
+def load_command(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], csv_prefix: str | None, html_file: str | None, traceback: bool, **options: Any) -> None:
+    """Load-test with Locust: every collection is a user running its requests in order, checked as usual."""
+
+    def action() -> int:
+        try:
+            import locust  # noqa: F401 - first: gevent patches the standard library before sockets exist
+        except ImportError:
+            from .errors import UsageError
+
+            raise UsageError("runner load needs Locust, an optional extra: pip install 'runner[load]'") from None
+        from .load import LoadSettings, run_load
+
+        return run_load(LoadSettings(paths=list(paths), env_file=env_file, cli_vars=list(cli_vars), csv=csv_prefix, html=html_file, **options))
 
     _guard(traceback, action)
 

@@ -264,7 +264,7 @@ async def _run_request(
             except TemplateError:
                 pass  # another value is missing too: the template stays as written
         return result
-    result.method, result.url = request.method, redactor.mask(request.full_url())
+    result.method, result.url = redactor.mask(request.method), redactor.mask(request.full_url())  # a templated method may be a secret
     if paid is not None:
         refusal = await paid.admit(collection, request, spec.name)
         if refusal:
@@ -337,7 +337,7 @@ async def _run_request(
 
 def _sent(request: RenderedRequest, redactor: Any) -> SentRequest:
     body = request.body_text(EXCERPT_BYTES)
-    return SentRequest(request.method, redactor.mask(request.full_url()), redactor.mask_headers(request.headers), redactor.mask(body))
+    return SentRequest(redactor.mask(request.method), redactor.mask(request.full_url()), redactor.mask_headers(request.headers), redactor.mask(body))
 
 
 def _fill_response(result: RequestResult, response: HttpResponse, redactor: Any, headers: bool = True) -> None:

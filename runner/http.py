@@ -262,8 +262,10 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
     except OSError as exc:  # httpx wraps most of these, but not a TLS alert met while reading the body
         raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
     except UnicodeEncodeError as exc:  # httpx encodes header values as ASCII
-        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
-        raise TransportError(f"cannot send the request: a header holds the non-ASCII text {bad!r} (headers are ASCII: percent-encode or base64 it)", "request") from exc
+        # named, never quoted: the text may be part of a secret the redactor cannot recognise in pieces
+        name = next((name for name, value in request.headers if value == exc.object), None)
+        where = f"header {name!r}" if name else "a header"
+        raise TransportError(f"cannot send the request: {where} holds non-ASCII text (headers are ASCII: percent-encode or base64 it)", "request") from exc
 
 
 def _with_params(url: str, params: list[tuple[str, str]]) -> Any:

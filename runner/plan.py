@@ -7,12 +7,13 @@ sent; problems of every file are raised together.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from .datafile import load_data_rows
 from .engine import CollectionRun, select_requests
-from .errors import InputError, Problem, UsageError
+from .errors import InputError, InternalError, Problem, RunnerError, UsageError
 from .loader import find_collections, load_collection, load_environment
 from .model import CollectionSpec, EnvironmentSpec
 from .preflight import check_collection, check_examples
@@ -94,9 +95,20 @@ def _no_constant(text: str) -> Any:
 
 def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templates: Templates | None = None) -> Plan:
     """Load, validate and expand the input into collection runs; raise ``InputError`` on any problem."""
-    templates = templates or Templates()
-    schemas = SchemaStore(allow_outside_root=request.allow_outside_refs)
     redactor = Redactor()
+    try:
+        plan = _build_plan(request, redactor, check_saved_examples, templates or Templates())
+    except (RunnerError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: its message may quote a secret, so it is masked before anyone sees it
+        raise InternalError(redactor.mask(f"{type(exc).__name__}: {exc}")) from exc
+    for warning in redactor.warnings():
+        print(warning, file=sys.stderr)
+    return plan
+
+
+def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bool, templates: Templates) -> Plan:
+    schemas = SchemaStore(allow_outside_root=request.allow_outside_refs)
     problems: list[Problem] = []
     collections: list[CollectionSpec] = []
     for path in find_collections(request.paths, exclude=(request.env_file, request.data_file)):

@@ -26,10 +26,16 @@ _LATER_COOKIE = re.compile(r"(,\s*[^;,=\s]+)=[^;]*")
 # A cookie value shorter than this is masked only as ``name=value``: alone, masking it
 # everywhere (consent=1, lang=en) would hide every "1" of the output.
 MIN_COOKIE_SECRET = 8
-# A text cut short ends in "..." (``shorten``), or "... (N more characters)" for body excerpts.
-# The cut may fall inside a secret: the part before it is masked too, down to this length.
-_CUT_END = re.compile(r"\.\.\.(?: \(\d+ more characters\))?$")
+# A text cut short holds "..." where it was cut (``shorten``; "... (N more characters)" for body
+# excerpts), at its end or before a closing ")".  The cut may fall inside a secret: the part before
+# it is masked too, down to this length; a cut inside a multi-byte character leaves U+FFFD before it.
+_CUT = re.compile("\ufffd*\\.\\.\\.")
 MIN_CUT_SECRET = 3
+# A secret shorter than this is masked only where it stands alone (no letter, digit or "_" right
+# before or after it): masked inside words, "e" or "200" would rewrite every text it occurs in.
+# GitLab refuses to mask a CI variable under 8 characters; runner masks it as a word and warns.
+MIN_SECRET_LENGTH = 8
+_STANDALONE = ("(?<!\\w)(?:", ")(?!\\w)")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -38,39 +44,59 @@ def shorten(text: str, limit: int) -> str:
 
 
 class Redactor:
-    """Knows every secret value of a run and replaces it with ``****`` wherever it appears."""
+    """Knows every secret value of a run and replaces it with ``****`` wherever it appears.
+
+    A secret of ``MIN_SECRET_LENGTH`` characters or more is masked anywhere, in
+    its encoded forms and its upper- and lower-case variants; a shorter one only
+    where it stands alone (see ``MIN_SECRET_LENGTH``).
+    """
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
-        self._added: set[str] = set()  # values given to ``add`` (their forms are in ``_values``)
+        self._values: set[str] = set()  # every form of the long secrets: masked anywhere
+        self._words: set[str] = set()  # every form of the short secrets: masked where they stand alone
+        self._added: set[str] = set()  # values given to ``add`` (their forms are in ``_values`` or ``_words``)
+        self._cut_values: set[str] = set()  # the long secrets as they are, and their case variants: a cut may end in them
+        self._short_names: set[str] = set()  # variables whose secret is short (``warnings``)
         self._pattern: re.Pattern[str] | None = None
 
-    def add(self, value: Any) -> None:
-        """Mark a value as secret, with the encoded forms it takes in URLs and headers."""
+    def add(self, value: Any, name: str | None = None) -> None:
+        """Mark a value as secret, with the encoded forms it takes in URLs and headers; ``name`` says whose it is (for warnings)."""
         if value is None or isinstance(value, bool):
             return
         text = str(value)
+        if text and name and len(text) < MIN_SECRET_LENGTH:
+            self._short_names.add(name)
         if not text or text in self._added:  # this runs for every request: skip the encodings when known
             return
         self._added.add(text)
-        # In a URL: placed raw in a path or query (httpx encodes what it must), through params
-        # (quote_plus), through jinja's ``urlencode`` filter (quote, "/" kept); in basic auth.
-        forms = {
-            text,
-            quote(text, safe=""),
-            quote(text, safe="/"),
-            quote(text, safe=_PATH_SAFE),
-            quote(text, safe=_QUERY_SAFE),
-            quote_plus(text),
-            base64.b64encode(text.encode()).decode(),
-        }
-        for form in list(forms):
-            for ascii_only in (True, False):  # inside a JSON string, and inside JSON quoted again (an echo server)
-                once = json.dumps(form, ensure_ascii=ascii_only)[1:-1]
-                forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
-        if not forms <= self._values:
-            self._values |= forms
+        long = len(text) >= MIN_SECRET_LENGTH
+        # The runner upper-cases a templated method; servers lower-case header names they echo.
+        variants = {text, text.upper(), text.lower()} if long else {text}
+        forms: set[str] = set()
+        for variant in variants:
+            forms |= _encoded_forms(variant)
+        target = self._values if long else self._words
+        if long:
+            self._cut_values |= variants
+        if not forms <= target:
+            target |= forms
             self._pattern = None
+
+    def add_value(self, value: Any, name: str | None = None) -> None:
+        """Mark a variable's value as secret: a mapping or a list as JSON, and every string or number in it."""
+        if isinstance(value, (dict, list, tuple)):
+            self.add(json.dumps(value), name)
+            for item in value.values() if isinstance(value, dict) else value:
+                self.add_value(item, name)
+        else:
+            self.add(value, name)
+
+    def warnings(self) -> list[str]:
+        """A line for each secret variable too short to be masked inside words."""
+        return [
+            f"warning: secret {name!r} is shorter than {MIN_SECRET_LENGTH} characters: it is masked only where it stands alone, not inside longer words (docs/security.md)"
+            for name in sorted(self._short_names)
+        ]
 
     def add_cookie(self, name: str, value: str) -> None:
         """Mark a cookie received from a server as secret: ``name=value`` as it goes back, and the value alone unless it is short."""
@@ -83,8 +109,8 @@ class Redactor:
         """Mark a basic-auth password and its encoded ``user:pass`` form as secret."""
         self.add(password)
         encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
-        if encoded not in self._values:  # a new value means a new pattern: not once per request
-            self._values.add(encoded)
+        if encoded not in self._values and encoded not in self._words:  # a new value means a new pattern: not once per request
+            (self._values if len(encoded) >= MIN_SECRET_LENGTH else self._words).add(encoded)
             self._pattern = None
 
     def secret_values(self) -> frozenset[str]:
@@ -94,62 +120,84 @@ class Redactor:
     @property
     def generation(self) -> int:
         """Grows whenever a secret value is added: text masked at an older generation may need masking again."""
-        return len(self._values)
+        return len(self._values) + len(self._words)
 
     @property
     def active(self) -> bool:
         """Whether there is anything to mask."""
-        return bool(self._values)
+        return bool(self._values or self._words)
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``****``."""
-        if not self._values:
+        pattern = self.pattern()
+        if not text or pattern is None:
             return text
-        if self._pattern is None:
-            ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
-            self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
-        if not text:
-            return text
-        masked = self._pattern.sub(MASK, text)
-        if not masked.endswith(("...", " more characters)")):  # the common case, without a regex search
+        masked = pattern.sub(MASK, text)
+        if "..." not in masked or not self._cut_values:  # the common case, without a regex search
             return masked
-        cut = _CUT_END.search(masked)
-        return self._mask_cut_secret(masked, cut.start()) if cut else masked
+        return self._mask_cuts(masked)
 
-    def _mask_cut_secret(self, text: str, end: int) -> str:
-        """Mask the first part of a secret that ends at ``end``, where the text was cut."""
-        head = text[:end]
-        for value in self._values:
+    def forms(self) -> frozenset[str]:
+        """Every text the redactor masks: the secrets and their encoded forms."""
+        return frozenset(self._values | self._words)
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """The regular expression that finds every secret (``None``: nothing to mask)."""
+        if self._pattern is None and (self._values or self._words):
+            self._pattern = self._compile()
+        return self._pattern
+
+    def _compile(self) -> re.Pattern[str]:
+        alternatives = []
+        if self._values:  # longest first: no partial leaks
+            alternatives.append("|".join(re.escape(value) for value in sorted(self._values, key=len, reverse=True)))
+        if self._words:
+            words = "|".join(re.escape(value) for value in sorted(self._words, key=len, reverse=True))
+            alternatives.append(_STANDALONE[0] + words + _STANDALONE[1])
+        return re.compile("|".join(alternatives))
+
+    def _mask_cuts(self, text: str) -> str:
+        """``text`` with the first part of a secret masked wherever a cut mark follows it."""
+        out: list[str] = []
+        position = 0
+        for cut in _CUT.finditer(text):
+            head = text[position : cut.start()]
+            size = min(self._cut_prefix(text[: cut.start()]), len(head))
+            out.append(head[:-size] + MASK + "..." if size else head + cut.group(0))
+            position = cut.end()
+        out.append(text[position:])
+        return "".join(out)
+
+    def _cut_prefix(self, head: str) -> int:
+        """How many characters at the end of ``head`` are the first part of a secret (0: none)."""
+        for value in self._cut_values:
             for size in range(min(len(value) - 1, len(head)), MIN_CUT_SECRET - 1, -1):
                 if head.endswith(value[:size]):
-                    return head[:-size] + MASK + text[end:]
-        return text
+                    return size
+        return 0
 
     def mask_lines(self, text: str) -> str:
         """``mask`` for a text of several lines, any of which may end where it was cut short ("...")."""
-        masked = self.mask(text)
-        if "\n" not in masked or not self._values:
-            return masked
-        return "\n".join(self.mask(line) for line in masked.split("\n"))
+        return self.mask(text)  # a cut mark is found on any line
 
-    def mask_data(self, data: Any) -> Any:
-        """A copy of nested data with every string masked (keys included)."""
-        if not self._values:
+    def mask_data(self, data: Any, keep: frozenset[str] = frozenset()) -> Any:
+        """A copy of nested data with every string value masked; keys, and the values of the keys in ``keep``, stay as they are."""
+        if not self.active:
             return data
         if isinstance(data, str):
             return self.mask(data)
         if isinstance(data, list):
-            return [self.mask_data(item) for item in data]
+            return [self.mask_data(item, keep) for item in data]
         if isinstance(data, tuple):
-            return tuple(self.mask_data(item) for item in data)
+            return tuple(self.mask_data(item, keep) for item in data)
         if isinstance(data, dict):
-            return {self.mask(str(key)) if isinstance(key, str) else key: self.mask_data(value) for key, value in data.items()}
+            return {key: value if key in keep else self.mask_data(value, keep) for key, value in data.items()}
         return data
 
     def mask_headers(self, headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Header pairs with credential headers fully masked, cookie values in ``Set-Cookie`` too, and secrets masked elsewhere."""
         items = headers.items() if isinstance(headers, dict) else headers
-        return [(name, self._mask_header(name.lower(), value)) for name, value in items]
+        return [(self.mask(name), self._mask_header(name.lower(), value)) for name, value in items]  # a server may echo a secret as a name
 
     def _mask_header(self, name: str, value: str) -> str:
         if name in CREDENTIAL_HEADERS:
@@ -157,6 +205,24 @@ class Redactor:
         if name == "set-cookie":
             value = _LATER_COOKIE.sub(rf"\1={MASK}", _FIRST_COOKIE.sub(_masked_first_cookie, value, count=1))
         return self.mask(value)
+
+
+def _encoded_forms(text: str) -> set[str]:
+    """``text`` and the forms it takes in URLs (placed raw, through params or ``urlencode``), basic auth and JSON strings."""
+    forms = {
+        text,
+        quote(text, safe=""),
+        quote(text, safe="/"),
+        quote(text, safe=_PATH_SAFE),
+        quote(text, safe=_QUERY_SAFE),
+        quote_plus(text),
+        base64.b64encode(text.encode()).decode(),
+    }
+    for form in list(forms):
+        for ascii_only in (True, False):  # inside a JSON string, and inside JSON quoted again (an echo server)
+            once = json.dumps(form, ensure_ascii=ascii_only)[1:-1]
+            forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
+    return forms
 
 
 class StreamMasker:
@@ -174,17 +240,16 @@ class StreamMasker:
     def feed(self, text: str) -> str:
         """The masked text that is safe to show after ``text`` arrives."""
         self.pending += text
-        values = self.redactor._values
+        values = self.redactor.forms()
         if not values:
             return self.flush()
-        keep = max(len(value) for value in values) - 1
+        keep = max(len(value) for value in values)  # a short secret is masked as a word: the character after it decides
         if not any("\n" in value for value in values) and "\n" in self.pending:
             keep = min(keep, len(self.pending) - self.pending.rindex("\n") - 1)
         cut = len(self.pending) - keep
         if cut <= 0:
             return ""
-        self.redactor.mask("")  # builds the pattern
-        pattern = self.redactor._pattern
+        pattern = self.redactor.pattern()
         if pattern is not None:
             for match in pattern.finditer(self.pending):
                 if match.start() < cut < match.end():  # never cut inside a secret: it is whole already

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .model import Assertion, AuthSpec, CollectionSpec, RequestSpec
 from .redact import CREDENTIAL_HEADERS, shorten
@@ -157,6 +157,7 @@ def render_request(
     _check_url(url)
     if options.mock_url:
         url = _point_at_mock(url, options.mock_url)
+    _register_userinfo(url, redactor)
 
     params = {**collection.params, **spec.params}
     rendered_params = _pairs({name: render(value, values) for name, value in params.items()})
@@ -206,6 +207,18 @@ def render_request(
 
         request.events = render_events(spec.expect.events, templates, values)
     return request
+
+
+def _register_userinfo(url: str, redactor: Any) -> None:
+    """``http://user:PASSWORD@host/``: the password is a secret, and the ``Basic`` header httpx builds from it."""
+    try:
+        parts = urlsplit(url)
+        username, password = parts.username, parts.password
+    except ValueError:  # not a URL urllib can split (a bad port): httpx refuses it when it is sent
+        return
+    if password:
+        redactor.add(password)  # as written, percent-encoded or not
+        redactor.add_basic(unquote(username or ""), unquote(password))
 
 
 def setting_number(key: str, value: Any, maximum: float, integer: bool = False, zero: bool = False) -> float:

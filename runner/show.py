@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .errors import UsageError
+from .errors import InternalError, RunnerError, UsageError
 from .plan import PlanInput, build_plan, scope_for_show
 from .redact import Redactor
 from .render import RenderedRequest, RunOptions, render_request
@@ -14,7 +14,7 @@ from .variables import Scope
 
 def format_http(request: RenderedRequest, redactor: Redactor) -> str:
     """The request as an HTTP message (body excerpt), masked."""
-    lines = [f"{request.method} {redactor.mask(request.full_url())}"]
+    lines = [f"{redactor.mask(request.method)} {redactor.mask(request.full_url())}"]
     lines += [f"{name}: {value}" for name, value in redactor.mask_headers(request.headers)]
     body = request.body_text()
     if body:
@@ -49,6 +49,10 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
             request = render_request(collection, spec, scope, plan.templates, RunOptions(allow_outside_files=allow_outside_files))
         except TemplateError as exc:
             raise UsageError(f"request {spec.name!r}: {scope.redactor.mask(exc.message)}") from None
+        except (RunnerError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: its message may quote a secret
+            raise InternalError(scope.redactor.mask(f"request {spec.name!r}: {type(exc).__name__}: {exc}")) from exc
         if output_format == "http":
             text = format_http(request, scope.redactor)
         else:

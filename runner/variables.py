@@ -44,17 +44,11 @@ class Scope:
         self.origins[name] = "capture"
         if secret or name in self.secret_names:
             self.secret_names.add(name)
-            self.redactor.add(value if isinstance(value, str) else _as_text(value))
+            self.redactor.add_value(value)
 
     def child(self) -> "Scope":
         """A copy whose captures do not leak back into this scope."""
         return Scope(dict(self.values), dict(self.origins), set(self.secret_names), self.redactor)
-
-
-def _as_text(value: Any) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | None = None) -> Scope:
@@ -101,7 +95,7 @@ def build_scope(layers: list[Layer], templates: Templates, redactor: Redactor | 
     redactor = redactor or Redactor()
     for name in secret_names:  # before raising: an error message may quote a secret, and must be masked
         if resolved.get(name) is not None:
-            redactor.add(_as_text(resolved[name]))
+            redactor.add_value(resolved[name], name)
     if problems:
         raise InputError(problems)
     return Scope(resolved, origins, secret_names, redactor)

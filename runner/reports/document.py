@@ -22,6 +22,9 @@ from ..results import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CollectionRes
 
 REPORT_VERSION = 1
 OUTCOMES = (PASSED, FAILED, ERROR, SKIPPED)
+# Values the runner writes itself (versions, times, enums, file paths): never masked, so a short
+# secret ("e", "pass") cannot rewrite them; every other string value came from users or servers.
+UNMASKED_KEYS = frozenset({"report_version", "runner_version", "started_at", "outcome", "kind", "keyword", "file", "path"})
 
 Document = dict[str, Any]
 
@@ -102,7 +105,7 @@ def build_document(run: RunResult, redactor: Redactor, outcomes: tuple[str, ...]
 def lazy_document(run: RunResult, redactor: Redactor, outcomes: tuple[str, ...] | None = None) -> Document:
     """The same document, built as it is read: ``collections`` can be iterated (again and again), each collection's ``requests`` once."""
     totals = counts_of(sum(collection.count(outcome) for collection in run.collections) for outcome in OUTCOMES)
-    return {**redactor.mask_data(run_head(run.started_at)), "collections": Collections(run, redactor, outcomes), **run_tail(run, totals)}
+    return {**redactor.mask_data(run_head(run.started_at), UNMASKED_KEYS), "collections": Collections(run, redactor, outcomes), **run_tail(run, totals)}
 
 
 class Collections:
@@ -114,7 +117,7 @@ class Collections:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for collection in self.run.collections:
             yield {
-                **self.redactor.mask_data(collection_head(collection.name, collection.path, collection.iteration)),
+                **self.redactor.mask_data(collection_head(collection.name, collection.path, collection.iteration), UNMASKED_KEYS),
                 "requests": self._requests(collection),
                 **collection_tail(collection.elapsed_ms, _collection_counts(collection), collection.usage),
             }
@@ -132,7 +135,7 @@ def _collection_counts(collection: CollectionResult) -> dict[str, int]:
 
 def request_entry(result: RequestResult, redactor: Redactor) -> dict[str, Any]:
     """One request of the document, masked with what the redactor knows now."""
-    entry: dict[str, Any] = redactor.mask_data(_request(result))
+    entry: dict[str, Any] = redactor.mask_data(_request(result), UNMASKED_KEYS)
     return entry
 
 

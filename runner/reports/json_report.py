@@ -13,11 +13,12 @@ import json
 import re
 from typing import IO, Any
 
-from .document import Document
+from .document import UNMASKED_KEYS, Document
 from .streamed import Progress, StreamedReporter, restore
 
 INDENT = "  "
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string literal
+_STRING = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?')  # a JSON string literal, and the ":" after it when it is a key
+_KEY = re.compile(r'\s*("(?:[^"\\]|\\.)*")\s*:')  # the key a line starts with
 
 
 def format_json(document: Document) -> str:
@@ -76,11 +77,17 @@ class JsonReporter(StreamedReporter):
         return self._write(progress, end + ",\n" + _members(tail, 0) + "\n}\n")
 
     def remask(self, source: IO[bytes], target: IO[bytes]) -> None:
-        # every string literal of the indented JSON is on one line
+        # every string literal of the indented JSON is on one line; keys, and the values the runner wrote, stay
         def literal(match: re.Match[str]) -> str:
-            text = json.loads(match.group(0))
-            masked = self.redactor.mask_lines(text)
-            return match.group(0) if masked == text else json.dumps(masked, ensure_ascii=False)
+            if match.group(2) is not None:  # a key
+                return match.group(0)
+            text = json.loads(match.group(1))
+            masked = self.redactor.mask(text)
+            return match.group(1) if masked == text else json.dumps(masked, ensure_ascii=False)
 
         for line in source:
-            target.write(_STRING.sub(literal, line.decode("utf-8")).encode("utf-8"))
+            text = line.decode("utf-8")
+            key = _KEY.match(text)
+            if key is None or json.loads(key.group(1)) not in UNMASKED_KEYS:
+                text = _STRING.sub(literal, text)
+            target.write(text.encode("utf-8"))

@@ -166,7 +166,9 @@ def _body(request: dict[str, Any]) -> list[str]:
 
 
 _TAG = re.compile(r"<[^>]*>")  # ElementTree escapes every "<" and ">" of text and attribute values
-_ATTRIBUTE = re.compile(r'="([^"]*)"')
+_ATTRIBUTE = re.compile(r'([\w:.-]+)="([^"]*)"')
+# attributes that hold text from users and servers; the others (counts, times, kinds, paths) are the runner's
+_MASKED_ATTRIBUTES = frozenset({"name", "classname", "message"})
 _ATTRIBUTE_ENTITIES = {"&quot;": '"', "&#10;": "\n", "&#13;": "\r", "&#09;": "\t"}
 
 
@@ -176,18 +178,25 @@ def _escape_attribute(text: str) -> str:
 
 
 def remask_markup(markup: str, mask: Callable[[str], str]) -> str:
-    """XML text with every text node and attribute value unescaped, masked with ``mask`` and escaped again."""
+    """XML text with every text node and text attribute (``_MASKED_ATTRIBUTES``) unescaped, masked with ``mask`` and escaped again."""
     out: list[str] = []
     position = 0
     for tag in _TAG.finditer(markup):
         out.append(xml_escape(mask(xml_unescape(markup[position : tag.start()]))))
         text = tag.group(0)
         if not text.startswith(("<?", "<!")):
-            text = _ATTRIBUTE.sub(lambda value: '="' + _escape_attribute(mask(xml_unescape(value.group(1), _ATTRIBUTE_ENTITIES))) + '"', text)
+            text = _ATTRIBUTE.sub(lambda attribute: _remask_attribute(attribute, mask), text)
         out.append(text)
         position = tag.end()
     out.append(xml_escape(mask(xml_unescape(markup[position:]))))
     return "".join(out)
+
+
+def _remask_attribute(attribute: re.Match[str], mask: Callable[[str], str]) -> str:
+    name, value = attribute.groups()
+    if name not in _MASKED_ATTRIBUTES:
+        return attribute.group(0)
+    return f'{name}="{_escape_attribute(mask(xml_unescape(value, _ATTRIBUTE_ENTITIES)))}"'
 
 
 class JunitReporter(StreamedReporter):

@@ -28,7 +28,7 @@ from typing import IO, Any, Callable, TextIO
 from ..model import CollectionSpec
 from ..redact import Redactor
 from ..results import CollectionResult, RequestResult, RunResult
-from .document import OUTCOMES, collection_head, collection_tail, counts_of, request_entry, run_head, run_tail
+from .document import OUTCOMES, UNMASKED_KEYS, collection_head, collection_tail, counts_of, request_entry, run_head, run_tail
 from .files import FileReporter
 
 NO_COUNTS = (0,) * len(OUTCOMES)
@@ -88,7 +88,7 @@ class StreamedReporter(FileReporter):
 
     def run_started(self, plan: list[Any]) -> None:
         self.started = True
-        head = self.redactor.mask_data(run_head(self.started_at or _now()))
+        head = self.redactor.mask_data(run_head(self.started_at or _now()), UNMASKED_KEYS)
         self._guard(lambda: replace(self.progress, offsets=self.begin(head)))
 
     def collection_started(self, collection: CollectionSpec, iteration: int | None) -> None:
@@ -184,7 +184,7 @@ class StreamedReporter(FileReporter):
         if self.progress.open:  # the previous one was never closed (interrupted): close it first
             self._close((_clock() - self._opened_at) * 1000)
         progress = self.progress
-        head = self.redactor.mask_data(collection_head(name, path, iteration))
+        head = self.redactor.mask_data(collection_head(name, path, iteration), UNMASKED_KEYS)
         self._collection, self._opened_at = head, _clock()
         self._guard(lambda: replace(progress, offsets=self.open_collection(head, progress), collections=progress.collections + 1, open=True, requests=0, collection_counts=NO_COUNTS))
 

@@ -179,7 +179,7 @@ def test_a_non_ascii_header_fails_the_request_with_its_cause(run_cli: Any, write
         path = write("c.yaml", f'name: t\nrequests:\n  - name: accent\n    url: {server.url}/\n    headers: {{X-Name: "caf\\u00e9"}}\n')
         result = run_cli("run", str(path))
     assert result.exit_code == 1
-    assert "a header holds the non-ASCII text 'é'" in result.stdout
+    assert "header 'X-Name' holds non-ASCII text" in result.stdout and "é" not in result.stdout  # named, not quoted: it may be a secret
 
 
 def test_a_schema_ref_to_a_url_is_an_input_error_and_nothing_is_fetched(run_cli: Any, write: Any) -> None:

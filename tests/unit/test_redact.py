@@ -38,10 +38,54 @@ def test_credential_headers_are_masked_whole() -> None:
     assert masked == {"Authorization": "Bearer ****", "Cookie": "****", "X-API-Key": "****", "Accept": "x"}
 
 
-def test_mask_data_walks_structures() -> None:
+def test_mask_data_walks_structures_values_only() -> None:
     redactor = Redactor()
-    redactor.add("tok")
-    assert redactor.mask_data({"a": ["tok", 1], "b": {"c": "xtokx"}}) == {"a": ["****", 1], "b": {"c": "x****x"}}
+    redactor.add("token-123")
+    data = {"a": ["token-123", 1], "b": {"c": "xtoken-123x"}, "token-123": "k", "kept": "token-123"}
+    assert redactor.mask_data(data, frozenset({"kept"})) == {"a": ["****", 1], "b": {"c": "x****x"}, "token-123": "k", "kept": "token-123"}
+
+
+@pytest.mark.parametrize(
+    ("secret", "text", "masked"),
+    [
+        ("e", "connection refused: e", "connection refused: ****"),
+        ("ed", '{"ed": "ed", "needed": 1}', '{"****": "****", "needed": 1}'),
+        ("200", "status 200 in 0.2001 s", "status **** in 0.2001 s"),
+        ("pass", "passed pass_word pass-word", "passed pass_word ****-word"),
+    ],
+    ids=["letter", "json", "digits", "word-chars"],
+)
+def test_a_short_secret_is_masked_only_where_it_stands_alone(secret: str, text: str, masked: str) -> None:
+    redactor = Redactor()
+    redactor.add(secret, "tok")
+    assert redactor.mask(text) == masked
+    assert redactor.warnings() == ["warning: secret 'tok' is shorter than 8 characters: it is masked only where it stands alone, not inside longer words (docs/security.md)"]
+
+
+def test_a_long_secret_is_masked_in_upper_and_lower_case() -> None:
+    redactor = Redactor()
+    redactor.add("Sk-Mixed-Case-1")
+    assert redactor.mask("X-SK-MIXED-CASE-1 sk-mixed-case-1 Sk-Mixed-Case-1") == "X-**** **** ****"
+
+
+def test_every_member_of_a_secret_mapping_or_list_is_a_secret() -> None:
+    redactor = Redactor()
+    value = {"user": "alice-the-admin", "keys": ["first-key-0001", 12345678], "nested": {"deep": "deep-secret-42"}}
+    redactor.add_value(value, "creds")
+    text = f"alice-the-admin first-key-0001 12345678 deep-secret-42 {json.dumps(value)}"
+    assert redactor.mask(text) == "**** **** **** **** ****"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["error (sk-1234567...)", "multi-byte sk-12345\ufffd...", "first line sk-1234...\nsecond line", "middle sk-123... then more"],
+    ids=["before-parenthesis", "mid-character", "line-end", "mid-text"],
+)
+def test_a_secret_cut_anywhere_in_a_text_is_masked(text: str) -> None:
+    redactor = Redactor()
+    redactor.add("sk-1234567890")
+    masked = redactor.mask(text.replace("\\ufffd", "\ufffd").replace("\\n", "\n"))
+    assert "sk-" not in masked and "****..." in masked
 
 
 def test_nothing_to_mask_is_identity() -> None:

@@ -1,0 +1,142 @@
+"""``runner load``: build the plan, make the user classes, and drive a Locust runner (local, master or worker)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from .settings import LoadSettings, parse_seconds, parse_think
+
+WORKER_WAIT_SECONDS = 60.0  # --master: how long to wait for --expect-workers before giving up
+
+
+def run_load(settings: LoadSettings) -> int:
+    """Run the load test and return the exit code (0 no failure, 1 failures, 2 input, 130 interrupted)."""
+    _check(settings)
+    import gevent
+    from locust.env import Environment
+    from locust.log import setup_logging
+
+    from ..engine import RunContext
+    from ..plan import PlanInput, build_plan
+    from ..render import RunOptions
+    from ..streaming import StreamReader
+    from .user import _gevent_sleep, make_user_class
+
+    think = parse_think(settings.think)
+    run_time = parse_seconds(settings.run_time, "--run-time") if settings.run_time else None
+    server = None
+    mock_url = None
+    if settings.mock and settings.master:  # the master sends nothing: it plans as its workers do, with no server
+        mock_url = "http://127.0.0.1:0"
+    elif settings.mock:
+        from ..mock import MockServer
+
+        server = MockServer()
+        mock_url = server.start()
+    try:
+        plan = build_plan(PlanInput(settings.paths, settings.env_file, settings.cli_vars, mock_url=mock_url))
+        if server is not None:
+            server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
+        if not plan.runs:
+            raise UsageError("runner load: no request to send")
+        context = RunContext(templates=plan.templates, schemas=plan.schemas, options=RunOptions(timeout=settings.timeout, mock_url=mock_url), stream_reader=StreamReader(), keep_details=False, keep_results=False, sleep=_gevent_sleep)
+        user_classes = [make_user_class(number, run, context, think) for number, run in enumerate(plan.runs)]
+        setup_logging("INFO")
+        for name in ("httpx", "httpcore"):  # their INFO lines quote every URL, which may hold a secret
+            logging.getLogger(name).setLevel(logging.WARNING)
+        environment = Environment(user_classes=user_classes, host=mock_url or "")
+        runner = _make_runner(environment, settings)
+        if settings.web and not settings.worker:
+            web = environment.create_web_ui("127.0.0.1", settings.web_port)
+            print(f"runner load: Locust's web UI on http://127.0.0.1:{web.server.server_port}", file=sys.stderr, flush=True)
+        if not settings.worker and not settings.web:
+            _start(runner, settings, run_time, gevent)
+        try:
+            runner.greenlet.join()
+        except KeyboardInterrupt:
+            runner.quit()
+            _finish(environment, settings, plan.redactor)
+            return EXIT_INTERRUPTED
+        if settings.worker:
+            return EXIT_OK
+        return _finish(environment, settings, plan.redactor)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _check(settings: LoadSettings) -> None:
+    if settings.master and settings.worker:
+        raise UsageError("--master and --worker cannot be used together")
+    if settings.users < 1 or settings.spawn_rate <= 0:
+        raise UsageError("--users must be at least 1 and --spawn-rate above 0")
+    outputs = [settings.html] + ([f"{settings.csv}_{kind}.csv" for kind in ("stats", "failures", "exceptions")] if settings.csv else [])
+    for path in outputs:
+        if path and Path(path).exists() and not settings.force and not settings.worker:
+            raise UsageError(f"runner load: {path} exists; pass --force to overwrite it")
+
+
+def _make_runner(environment: Any, settings: LoadSettings) -> Any:
+    if settings.master:
+        return environment.create_master_runner("*", settings.master_port)
+    if settings.worker:
+        return environment.create_worker_runner(settings.master_host, settings.master_port)
+    return environment.create_local_runner()
+
+
+def _start(runner: Any, settings: LoadSettings, run_time: float | None, gevent: Any) -> None:
+    """Start the users (a master first waits for its workers) and stop after ``run_time``."""
+    if settings.master:
+        waited = 0.0
+        while len(runner.clients.ready) < settings.expect_workers:
+            if waited >= WORKER_WAIT_SECONDS:
+                runner.quit()
+                raise UsageError(f"--expect-workers {settings.expect_workers}: only {len(runner.clients.ready)} connected in {WORKER_WAIT_SECONDS:.0f} s")
+            gevent.sleep(0.1)
+            waited += 0.1
+    runner.start(settings.users, spawn_rate=settings.spawn_rate)
+    if run_time is not None:
+        gevent.spawn_later(run_time, runner.quit)
+
+
+def _finish(environment: Any, settings: LoadSettings, redactor: Any) -> int:
+    """Print Locust's tables, write the HTML report; 1 when any request failed."""
+    from locust.stats import print_error_report, print_percentile_stats, print_stats
+
+    stats = environment.stats
+    print_stats(stats, current=False)
+    print_percentile_stats(stats)
+    print_error_report(stats)
+    if settings.csv:
+        _write_csv(environment, settings.csv, redactor)
+    if settings.html:
+        from locust.html import get_html_report
+
+        _write_text(settings.html, redactor.mask(get_html_report(environment, show_download_link=False)))
+    return EXIT_FAILED if stats.total.num_failures else EXIT_OK
+
+
+def _write_csv(environment: Any, prefix: str, redactor: Any) -> None:
+    """``PREFIX_stats.csv``, ``PREFIX_failures.csv``, ``PREFIX_exceptions.csv``: Locust's own columns, final figures."""
+    import csv
+    import io
+
+    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+
+    tables = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    for kind, write in (("stats", tables.requests_csv), ("failures", tables.failures_csv), ("exceptions", tables.exceptions_csv)):
+        buffer = io.StringIO()
+        write(csv.writer(buffer))
+        _write_text(f"{prefix}_{kind}.csv", redactor.mask(buffer.getvalue()))
+
+
+def _write_text(path: str, text: str) -> None:
+    temp = f"{path}.tmp{os.getpid()}"
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temp, path)
