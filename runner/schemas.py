@@ -84,6 +84,10 @@ class SchemaStore:
             self._documents[path] = _read_document(path)
         return self._documents[path]
 
+    def add_document(self, path: Path, data: Any) -> None:
+        """Use data already parsed for a schema file (an importer that has just read it)."""
+        self._documents[path.resolve()] = data
+
     def validator(self, ref: SchemaRef) -> Any:
         """The compiled validator for ``ref``; raises ``InputError`` if it cannot be built."""
         validator = self._validators.get(ref.key)

@@ -24,6 +24,7 @@ from . import ExploreState
 
 STEP_MS = 50  # changes closer together than this are one change
 DEBOUNCE_MS = 1600  # the longest a steady stream of changes is grouped before a run starts anyway
+CHECK_MS = 300  # with no event this long, compare the files with how they were when the run started
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"
 
 
@@ -48,6 +49,7 @@ def watch_session(settings: Any, report_error: Callable[[RunnerError], None], st
             out.write(CLEAR)
         if changed:
             _note(out, "change seen: running again")
+        before = _snapshot(state.files)  # a file saved while the run reads it, or before the watch starts, is a change too
         try:
             code = run_session(settings)
         except RunnerError as error:
@@ -58,7 +60,7 @@ def watch_session(settings: Any, report_error: Callable[[RunnerError], None], st
             return code
         folders = _folders(state.files, given)
         _note(out, f"watching {len(state.files)} file(s) in {len(folders)} folder(s) for changes (Ctrl-C to stop)")
-        if not _wait_for_change(state, folders, given, stop):
+        if not _wait_for_change(state, folders, given, stop, before):
             return EXIT_INTERRUPTED
         changed = True
 
@@ -74,7 +76,19 @@ def _folders(files: set[str], given: list[str]) -> list[str]:
     return sorted(folder for folder in folders if os.path.isdir(folder))
 
 
-def _wait_for_change(state: ExploreState, folders: list[str], given: list[str], stop: Any) -> bool:
+def _snapshot(files: set[str]) -> dict[str, Any]:
+    return {path: _stat(path) for path in files}
+
+
+def _stat(path: str) -> Any:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _wait_for_change(state: ExploreState, folders: list[str], given: list[str], stop: Any, before: dict[str, Any]) -> bool:
     """Block until a file the run depends on changes; False when told to stop."""
     import watchfiles
 
@@ -87,6 +101,10 @@ def _wait_for_change(state: ExploreState, folders: list[str], given: list[str], 
         return os.path.dirname(path) in given_folders and path.endswith((".yaml", ".yml"))
 
     for changes in _watch(watchfiles, folders, relevant, stop):
+        if not changes:  # no event yet: was something saved before the watcher started?
+            if any(_stat(path) != seen and not _our_own_write(state, path) for path, seen in before.items()):
+                return True
+            continue
         paths = {os.path.abspath(path) for _, path in changes}
         if all(_our_own_write(state, path) for path in paths):
             continue
@@ -95,7 +113,7 @@ def _wait_for_change(state: ExploreState, folders: list[str], given: list[str], 
 
 
 def _watch(watchfiles: Any, folders: list[str], relevant: Callable[[Any, str], bool], stop: Any) -> Iterator[set[Any]]:
-    yield from watchfiles.watch(*folders, watch_filter=relevant, debounce=DEBOUNCE_MS, step=STEP_MS, recursive=False, stop_event=stop, raise_interrupt=True)
+    yield from watchfiles.watch(*folders, watch_filter=relevant, debounce=DEBOUNCE_MS, step=STEP_MS, recursive=False, stop_event=stop, raise_interrupt=True, rust_timeout=CHECK_MS, yield_on_timeout=True)
 
 
 def _our_own_write(state: ExploreState, path: str) -> bool:
