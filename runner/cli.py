@@ -130,6 +130,8 @@ def run(paths: tuple[str, ...], verbose: bool, quiet: bool, no_color: bool, trac
         # every other option maps by name onto RunSettings: a new option is a decorator and a field, nothing here
         fields = {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
         settings = RunSettings(paths=list(paths), verbose=verbose, quiet=quiet, color=_color(no_color), traceback=traceback, **fields)
+        settings.save_examples |= settings.save_failed  # --save-failed alone: save, failed responses too
+        settings.diff_examples |= settings.fail_on_drift
         if settings.watch:
             from .explore.watch import watch_session
 

@@ -98,7 +98,7 @@ class Explorer:
         if self.settings.diff_examples:
             from .drift import response_drift
 
-            key = (collection.name, spec.name)
+            key = (collection.path, spec.name)
             self.drift[key] = response_drift(spec.example, response) if spec.example is not None else None
         if self.state is not None:
             carried = self.state.carried.setdefault(collection.path, {})
@@ -135,10 +135,11 @@ class Explorer:
         return code
 
     def _save(self) -> None:
+        from .pane import printable
         from .save import save_examples
 
         for (path, name), reason in self.unsaved.items():
-            self.printer.write([("example not saved: ", "yellow"), (f"{name} ({reason})", "")])
+            self.printer.write([("example not saved: ", "yellow"), (printable(self.redactor.mask(f"{name} ({reason})")), "")])
         for path, examples in self.examples.items():
             if not examples:
                 continue
@@ -155,16 +156,19 @@ class Explorer:
 
     def _print_drift(self) -> bool:
         """The drift report; whether any response drifted."""
+        from .pane import printable
+
         drifted = {key: changes for key, changes in self.drift.items() if changes}
         missing = [key for key, changes in self.drift.items() if changes is None]
         self.printer.write([("Drift from saved examples", "bold underline")])
-        for (collection, name), changes in drifted.items():
-            self.printer.write([(f"  {collection} > {name}", "bold")])
+        names = {collection.path: collection.name for collection in self.plan.collections}
+        for (path, name), changes in drifted.items():
+            self.printer.write([(printable(self.redactor.mask(f"  {names.get(path, path)} > {name}")), "bold")])
             for change in changes:
                 style = "green" if change.kind == "added" else "red" if change.kind == "removed" else "yellow"
-                self.printer.write([(f"    {self.redactor.mask(str(change))}", style)])
-        for collection, name in missing:
-            self.printer.write([(f"  {collection} > {name}", "bold"), ("  no saved example (--save-examples saves one)", "dim")])
+                self.printer.write([(printable(self.redactor.mask(f"    {change}")), style)])
+        for path, name in missing:
+            self.printer.write([(printable(self.redactor.mask(f"  {names.get(path, path)} > {name}")), "bold"), ("  no saved example (--save-examples saves one)", "dim")])
         same = len(self.drift) - len(drifted) - len(missing)
         self.printer.write([(f"{len(drifted)} drifted, {same} match their example, {len(missing)} without an example", "bold yellow" if drifted else "bold green")])
         self.printer.write([])

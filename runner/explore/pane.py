@@ -68,16 +68,12 @@ def format_body(body: bytes, text: str, content_type: str, redactor: Redactor, m
         return [[(f"<binary body: {format_size(len(body))}, {printable(kind)}>", "dim")]]
     data = _json_or_none(text, content_type)
     if data is not None:
-        pretty = json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False)
-        return _cut([[(printable(line), "json")] for line in pretty.split("\n")], max_lines, len(pretty.encode()))
-    masked = redactor.mask_lines(text[:-1] if text.endswith("\n") else text)  # the last line's newline ends it, it adds no line
-    if len(masked) > MAX_CHARS:
-        masked = masked[:MAX_CHARS]
-    lines = [[(printable(line), "")] for line in masked.split("\n")]
-    if len(text) > MAX_CHARS:
-        lines = lines[:max_lines]
-        return lines + [[(f"... cut: {len(text) - MAX_CHARS:,} more characters not shown", "bold yellow")]]
-    return _cut(lines, max_lines, len(body))
+        shown = json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False)
+        style = "json"
+    else:
+        shown = redactor.mask_lines(text[:-1] if text.endswith("\n") else text)  # a last newline ends a line, it adds none
+        style = ""
+    return _cut(shown, style, max_lines, len(body))
 
 
 def _json_or_none(text: str, content_type: str) -> Any:
@@ -90,11 +86,19 @@ def _json_or_none(text: str, content_type: str) -> Any:
     return data if isinstance(data, (dict, list)) or "json" in content_type.lower() else None
 
 
-def _cut(lines: list[Line], max_lines: int, size: int) -> list[Line]:
-    if len(lines) <= max_lines:
-        return lines
-    rest = len(lines) - max_lines
-    return lines[:max_lines] + [[(f"... cut: {rest:,} more lines not shown (body {format_size(size)})", "bold yellow")]]
+def _cut(text: str, style: str, max_lines: int, size: int) -> list[Line]:
+    """``text`` as lines, at most ``max_lines`` and ``MAX_CHARS``, with a marker that counts what was left out."""
+    head = text[:MAX_CHARS]
+    lines = head.split("\n")
+    marker = ""
+    if len(lines) > max_lines:
+        rest = text.count("\n") + 1 - max_lines
+        lines = lines[:max_lines]
+        marker = f"... cut: {rest:,} more lines not shown (body {format_size(size)})"
+    elif len(text) > MAX_CHARS:
+        marker = f"... cut: {len(text) - MAX_CHARS:,} more characters not shown (body {format_size(size)})"
+    out: list[Line] = [[(printable(line), style)] for line in lines]
+    return out + [[(marker, "bold yellow")]] if marker else out
 
 
 def format_stream_end(count: int, first_ms: float | None, error: str, redactor: Redactor) -> list[Line]:

@@ -15,8 +15,11 @@ not a change to run again for.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 from typing import Any, Callable, Iterator
 
 from ..errors import EXIT_INTERRUPTED, RunnerError, UsageError
@@ -100,7 +103,33 @@ def _wait_for_change(state: ExploreState, folders: list[str], given: list[str], 
             return True
         return os.path.dirname(path) in given_folders and path.endswith((".yaml", ".yml"))
 
-    for changes in _watch(watchfiles, folders, relevant, stop):
+    changes_seen = _watch(watchfiles, folders, relevant, stop)
+    try:
+        with _sigterm_as_ctrl_c():
+            return _next_change(state, changes_seen, before)
+    finally:
+        changes_seen.close()  # the watcher stops now, not when collected
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While waiting, SIGTERM (``docker stop``, a CI service) ends the loop as Ctrl-C does: exit 130."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        yield
+        return
+
+    def interrupt(number: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _next_change(state: ExploreState, changes_seen: Iterator[set[Any]], before: dict[str, Any]) -> bool:
+    for changes in changes_seen:
         if not changes:  # no event yet: was something saved before the watcher started?
             if any(_stat(path) != seen and not _our_own_write(state, path) for path, seen in before.items()):
                 return True

@@ -223,3 +223,9 @@ def test_a_new_example_lands_under_its_request(newline: str, run_cli: Any, write
     new = path.read_bytes().decode()
     assert new == text.replace(f"url: /text{newline}", f"url: /text{newline}    example:{newline}      status: 200{newline}      headers:{newline}        content-type: text/plain; charset=utf-8{newline}      body: |-{newline}        hello{newline}        world{newline}")
     assert re.search(r"(?<!\r)\n", new) is None if newline == "\r\n" else "\r" not in new
+
+
+def test_fail_on_drift_alone_implies_the_diff(run_cli: Any, write: Any, echo: HTTPServer) -> None:
+    path = write("d.yaml", f"name: d\nbase_url: {echo.url_for('')}\nrequests:\n  - name: t\n    url: /text\n    example: {{json: {{a: 1}}}}\n")
+    result = run_cli("run", str(path), "--fail-on-drift")
+    assert result.exit_code == 1 and "~ body  json -> text" in result.stdout

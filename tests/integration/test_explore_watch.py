@@ -51,9 +51,9 @@ class Watched:
                 return seen
         raise AssertionError(f"no line with {text!r} in time; output so far:\n{self.output}")
 
-    def stop(self) -> int:
-        """Ctrl-C; the exit code."""
-        self.process.send_signal(signal.SIGINT)
+    def stop(self, stop_signal: int = signal.SIGINT) -> int:
+        """Ctrl-C (or another signal); the exit code."""
+        self.process.send_signal(stop_signal)
         code = self.process.wait(timeout=DEADLINE)
         self.reader.join(timeout=DEADLINE)
         while not self.lines.empty():
@@ -127,3 +127,16 @@ def test_watch_reruns_once_per_save_survives_errors_keeps_captures_and_stops_on_
     assert code == 130, watched.output
     assert watched.output.count("change seen") == 4  # one per save: the editor's burst made one run
     assert watched.output.rstrip().endswith("interrupted")
+
+
+def test_sigterm_while_watching_exits_130(project: Path, httpserver: HTTPServer) -> None:
+    """``docker stop`` and CI services send SIGTERM: the loop ends as with Ctrl-C."""
+    httpserver.expect_request("/ping").respond_with_json({"ok": True})
+    (project / "p.yaml").write_text(f"name: p\nbase_url: {httpserver.url_for('')}\nrequests:\n  - name: ping\n    url: /ping\n")
+    watched = Watched(["run", "p.yaml", "--watch"], project)
+    try:
+        watched.wait_for("[watch] watching")
+    finally:
+        code = watched.stop(signal.SIGTERM)
+    assert code == 130, watched.output
+    assert "Traceback" not in watched.output and watched.output.rstrip().endswith("interrupted")
