@@ -219,6 +219,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
             data=_form_mapping(request.form),
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
+            extensions={"runner_proxy": request.proxy},
         )
         hops: list[Hop] = []
         while True:
@@ -258,7 +259,7 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
     except DecodeError as exc:
         raise TransportError(f"cannot decode the body as its Content-Encoding says: {_shorten(str(exc))}", "transport") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
+        raise TransportError(describe_transport_error(exc, request.timeout) + _through_proxy(exc), _kind(exc)) from exc
     except OSError as exc:  # httpx wraps most of these, but not a TLS alert met while reading the body
         raise TransportError(describe_transport_error(exc, request.timeout), _kind(exc)) from exc
     except UnicodeEncodeError as exc:  # httpx encodes header values as ASCII
@@ -266,6 +267,17 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         name = next((name for name, value in request.headers if value == exc.object), None)
         where = f"header {name!r}" if name else "a header"
         raise TransportError(f"cannot send the request: {where} holds non-ASCII text (headers are ASCII: percent-encode or base64 it)", "request") from exc
+
+
+def _through_proxy(exc: Exception) -> str:
+    """`` (through the proxy http://host:port)`` when the failed request went through one."""
+    request = getattr(exc, "_request", None)
+    proxy = request.extensions.get("runner_proxy_used") if request is not None else None
+    if not proxy:
+        return ""
+    from .proxy import shown
+
+    return f" (through the proxy {shown(proxy)})"
 
 
 def _with_params(url: str, params: list[tuple[str, str]]) -> Any:

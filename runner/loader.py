@@ -283,6 +283,7 @@ class _Builder:
             pricing=data.get("pricing"),
             usage=self.usage(data.get("usage")),
             rate=data.get("rate"),
+            proxy=data.get("proxy"),
             location=self.loc(""),
             source=self.doc,
         )

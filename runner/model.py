@@ -194,6 +194,7 @@ class CollectionSpec:
     pricing: dict[str, Any] | None = None  # paid APIs (runner/llm): the price table, the usage JSONPaths, the rate
     usage: dict[str, Any] | None = None
     rate: str | None = None
+    proxy: Raw = None  # a proxy URL for every request (runner/proxy.py); "" for none
     location: Location | None = None
     source: Any = field(default=None, compare=False, repr=False)  # the SourceDoc, for locations
 

@@ -25,7 +25,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_REDIRECTS = 20
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 MAX_TIMEOUT = 1_000_000.0  # seconds (11 days): more does not fit the clocks under the socket calls
-SETTING_KEYS = ("timeout", "max_redirects", "max_response_bytes")  # what setting_number names, for error locations
+SETTING_KEYS = ("timeout", "max_redirects", "max_response_bytes", "proxy")  # what setting_number names, for error locations
 
 
 @dataclass
@@ -40,6 +40,7 @@ class RunOptions:
     ca_cert: str | None = None  # --ca-cert / --client-cert: override every collection's TLS settings
     client_cert: str | None = None
     allow_outside_files: bool = False  # --allow-outside-files: uploads may come from outside the project
+    proxy: str | None = None  # --proxy URL ("" turns proxies off)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class RenderedRequest:
     follow_redirects: bool = False
     cross_origin_credentials: bool = False  # follow_redirects: {cross_origin_credentials: true} (redirects.py)
     confine_to: str | None = None  # --mock: the only origin a redirect may lead to
+    proxy: str | None = None  # --proxy or the collection's proxy:, "" for none; None: the environment's (proxy.py)
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     stream: str = "auto"
@@ -195,6 +197,7 @@ def render_request(
         follow = True
     request.follow_redirects = bool(follow) if follow is not None else False
     request.confine_to = options.mock_url
+    request.proxy = _proxy(collection, options, values, templates, redactor)
     max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
     request.max_redirects = int(setting_number("max_redirects", max_redirects, 10_000, integer=True, zero=True)) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
     limit = _first(spec.max_response_bytes, collection.max_response_bytes, values, templates)
@@ -238,6 +241,29 @@ def setting_number(key: str, value: Any, maximum: float, integer: bool = False, 
     if number < 0 or (number == 0 and not zero) or number > maximum:
         raise TemplateError(f"{key}: {number:g} is out of range: {kind} {low} and at most {maximum:g}")
     return number
+
+
+def _proxy(collection: CollectionSpec, options: RunOptions, values: dict[str, Any], templates: Templates, redactor: Any) -> str | None:
+    """The request's proxy: none under --mock, else --proxy, else the collection's ``proxy:``, else None (the environment's)."""
+    from .proxy import OFF, register_proxy_secrets
+
+    if options.mock_url:
+        return OFF
+    if options.proxy is not None:
+        return options.proxy.strip()
+    if collection.proxy is None:
+        return None
+    proxy = _text(templates.render(collection.proxy, values)).strip()
+    register_proxy_secrets(redactor, [proxy])
+    if proxy:
+        try:
+            parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise TemplateError(f"proxy: not a valid proxy URL: {exc}") from None
+        if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+            raise TemplateError(f"proxy: {redactor.mask(proxy)!r} is not an http, https or socks5 proxy URL")
+    return proxy
 
 
 def _check_url(url: str) -> None:

@@ -38,6 +38,7 @@ class RunSettings:
     quiet: bool = False
     color: bool = False
     stdout: Any = None
+    proxy: str | None = None  # --proxy URL
     traceback: bool = False  # --traceback: an internal error inside a request prints its traceback (masked)
     shard: str | None = None
     rate: str | None = None  # paid APIs (runner/llm): --rate, --budget, --max-requests
@@ -78,7 +79,8 @@ def run_session(settings: RunSettings) -> int:
                       request_names=settings.request_names, carried=state.carried if state else {}, widen=state.widen if state else None)
         )
         redactor = plan.redactor
-        options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files)
+        options = RunOptions(timeout=settings.timeout, mock_url=mock_url, retries=settings.retries, insecure=settings.insecure, ca_cert=settings.ca_cert, client_cert=settings.client_cert, allow_outside_files=settings.allow_outside_files, proxy=settings.proxy)
+        _proxy_secrets(redactor, settings.proxy)
         HttpClients(options.insecure, options.ca_cert, options.client_cert).check(c.tls for c in plan.collections)
         if server is not None:
             server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
@@ -136,6 +138,24 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     from .shard import parse_shard
 
     return parse_shard(text)
+
+
+def _proxy_secrets(redactor: Any, proxy: str | None) -> None:
+    """Proxy passwords (``--proxy``, HTTP(S)_PROXY, ALL_PROXY) are secrets from the start."""
+    from urllib.parse import urlsplit
+
+    from .errors import UsageError
+    from .proxy import ProxyRule, normalise, register_proxy_secrets
+
+    register_proxy_secrets(redactor, [proxy, *ProxyRule().environment_proxies()])
+    for url in filter(None, [proxy and proxy.strip(), *ProxyRule().environment_proxies()]):
+        try:
+            parts = urlsplit(normalise(url))
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise UsageError(f"a proxy URL (--proxy, HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not valid: {exc}") from None  # not shown: it may hold a password
+        if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+            raise UsageError(f"proxy {redactor.mask(url)!r}: expected http://, https:// or socks5://HOST:PORT")
 
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:

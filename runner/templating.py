@@ -40,11 +40,26 @@ class TemplateError(Exception):
         self.line = line
 
 
+def with_dotenv(environ: Mapping[str, str], path: str = ".env") -> dict[str, str]:
+    """The process environment over the variables of ``./.env`` (read as python-dotenv reads it); the process wins."""
+    if not os.path.isfile(path):
+        return dict(environ)
+    from dotenv import dotenv_values
+
+    from .errors import InputError
+
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path} (the working folder's environment file): {exc.__class__.__name__}", None) from None
+    return {**{name: value for name, value in values.items() if value is not None}, **environ}
+
+
 class ProcessEnv(Mapping[str, str]):
     """The process environment as a read-only mapping (``env.NAME`` in templates)."""
 
     def __init__(self, environ: Mapping[str, str] | None = None):
-        self._environ = dict(os.environ if environ is None else environ)
+        self._environ = with_dotenv(os.environ) if environ is None else dict(environ)
 
     def __getitem__(self, key: str) -> str:
         return self._environ[key]

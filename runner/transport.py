@@ -118,25 +118,42 @@ class BlockingTransport(httpx.AsyncBaseTransport):
 
 
 class RunTransport(httpx.AsyncBaseTransport):
-    """One pool per URL scheme, each created on first use; ``ssl_context()`` is called only for https."""
+    """One pool per URL scheme and proxy, each created on first use; ``ssl_context()`` is called only for https.
 
-    def __init__(self, ssl_context: Callable[[], Any], limits: httpx.Limits, blocking: bool):
+    The proxy of each request is chosen here (``proxy.ProxyRule``): its own
+    setting (``--proxy``, ``proxy:``), carried in ``request.extensions``, or the
+    environment's; ``NO_PROXY`` for both.
+    """
+
+    def __init__(self, ssl_context: Callable[[], Any], limits: httpx.Limits, blocking: bool, proxies: Any = None):
+        from .proxy import ProxyRule
+
         self._ssl_context = ssl_context
         self._limits = limits
         self._blocking = blocking
-        self._pools: dict[str, httpx.AsyncBaseTransport] = {}
+        self._proxies = proxies if proxies is not None else ProxyRule()
+        self._pools: dict[tuple[str, str | None], httpx.AsyncBaseTransport] = {}
 
-    def _pool(self, scheme: str) -> httpx.AsyncBaseTransport:
+    def _pool(self, scheme: str, proxy: str | None = None) -> httpx.AsyncBaseTransport:
         tls = scheme == "https"  # any other scheme goes to the plain pool, which rejects what it cannot send
-        pool = self._pools.get("https" if tls else "http")
+        key = ("https" if tls else "http", proxy)
+        pool = self._pools.get(key)
         if pool is None:
             kind: Any = BlockingTransport if self._blocking else httpx.AsyncHTTPTransport
-            pool = self._pools["https" if tls else "http"] = kind(verify=self._ssl_context() if tls else False, limits=self._limits, trust_env=False)
+            settings: dict[str, Any] = {"verify": self._ssl_context() if tls else False, "limits": self._limits, "trust_env": False}
+            if proxy is not None:
+                from .proxy import httpx_proxy
+
+                settings["proxy"] = httpx_proxy(proxy)
+            pool = self._pools[key] = kind(**settings)
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the pool for its scheme."""
-        return await self._pool(request.url.scheme).handle_async_request(request)
+        """Send ``request`` through the pool for its scheme and proxy (the proxy used is noted in its extensions)."""
+        url = request.url
+        proxy = self._proxies.proxy_for(url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme), request.extensions.get("runner_proxy"))
+        request.extensions["runner_proxy_used"] = proxy
+        return await self._pool(url.scheme, proxy).handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close every pool."""

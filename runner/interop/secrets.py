@@ -37,6 +37,7 @@ _SECRET_VALUE = re.compile(
 )
 _ENV_REF = re.compile(r"^\{\{\s*env\.(\w+)\s*\}\}$")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+MIN_SECRET = 4  # a field value shorter than this is no credential ("t", "on"): left as it is
 _SCHEMES = ("bearer", "basic", "token", "digest", "apikey", "api-key", "key")
 
 
@@ -61,7 +62,7 @@ def env_prefix(host: str) -> str:
     labels = [label for label in host.lower().split(".") if label and not label.isdigit()]
     if len(labels) >= 2:
         labels = labels[:-1]  # the top-level domain says nothing
-    words = [label for label in labels if label not in ("api", "www", "localhost", "app", "rest", "gateway")]
+    words = [label for label in labels if label not in ("api", "www", "localhost", "app", "rest", "gateway", "example")]
     word = words[-1] if words else ""
     return re.sub(r"[^A-Z0-9]+", "_", word.upper()).strip("_")
 
@@ -151,7 +152,7 @@ class SecretBook:
         if isinstance(value, list):
             return [self.data(item, key) for item in value]
         if isinstance(value, str):
-            if key and is_credential_name(key) and not _harmless_field(key):
+            if key and is_credential_name(key) and not _harmless_field(key) and len(value) >= MIN_SECRET:
                 return self.hide(_hint_from_name(key), value)
             return self.text(value)
         return value

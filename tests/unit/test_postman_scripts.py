@@ -1,0 +1,56 @@
+"""Postman test-script idioms -> expect/capture; the rest is kept verbatim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.interop.postman_scripts import convert_script
+
+
+def _convert(line: str) -> dict[str, Any]:
+    result = convert_script([line], lambda name: name)
+    out: dict[str, Any] = {k: v for k, v in {"status": result.status, "headers": result.headers, "json": result.json, "body": result.body, "max_ms": result.max_ms, "capture": result.captures}.items() if v not in (None, {}, [])}
+    if result.kept:
+        out["kept"] = result.kept
+    return out
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("pm.response.to.have.status(201);", {"status": 201}),
+        ("pm.expect(pm.response.code).to.eql(200);", {"status": 200}),
+        ("pm.expect(pm.response.code).to.be.oneOf([200, 204]);", {"status": [200, 204]}),
+        ("pm.response.to.be.ok;", {"status": 200}),
+        ("pm.response.to.be.success", {"status": "2xx"}),
+        ("pm.expect(pm.response.responseTime).to.be.below(300);", {"max_ms": 300}),
+        ("pm.response.to.have.header('X-Id');", {"headers": {"X-Id": {"exists": True}}}),
+        ("pm.response.to.have.header('Content-Type', 'application/json');", {"headers": {"Content-Type": "application/json"}}),
+        ("pm.expect(pm.response.headers.get('Server')).to.include('nginx')", {"headers": {"Server": {"contains": "nginx"}}}),
+        ("pm.expect(pm.response.json().a.b).to.eql({\"c\": 1})", {"json": {"$.a.b": {"eq": {"c": 1}}}}),
+        ("pm.expect(pm.response.json().items[0]['display name']).to.equal('x')", {"json": {"$.items[0]['display name']": "x"}}),
+        ("pm.expect(pm.response.json().n).to.not.equal(3)", {"json": {"$.n": {"ne": 3}}}),
+        ("pm.expect(pm.response.json().tags).to.be.an('array')", {"json": {"$.tags": {"type": "array"}}}),
+        ("pm.expect(pm.response.json().ok).to.be.true", {"json": {"$.ok": True}}),
+        ("pm.expect(pm.response.json()).to.have.property('id')", {"json": {"$.id": {"exists": True}}}),
+        ("pm.expect(pm.response.json().id).to.exist", {"json": {"$.id": {"exists": True}}}),
+        ("pm.expect(pm.response.text()).to.include('hello')", {"body": {"contains": "hello"}}),
+        ("pm.environment.set('token', pm.response.json().access_token);", {"capture": {"token": "$.access_token"}}),
+        ("pm.collectionVariables.set(\"rid\", pm.response.headers.get(\"X-Request-Id\"))", {"capture": {"rid": {"header": "X-Request-Id"}}}),
+        ("postman.setEnvironmentVariable('id', pm.response.json().data[0].id)", {"capture": {"id": "$.data[0].id"}}),
+        ("console.log(pm.response.json())", {"kept": ["console.log(pm.response.json())"]}),
+        ("pm.expect(pm.response.json().a).to.satisfy(x => x > 1)", {"kept": ["pm.expect(pm.response.json().a).to.satisfy(x => x > 1)"]}),
+    ],
+    ids=lambda value: str(value)[:50] if isinstance(value, str) else None,
+)
+def test_each_idiom_converts(line: str, expected: dict[str, Any]) -> None:
+    assert _convert(line) == expected
+
+
+def test_a_test_block_converts_only_when_all_of_it_does() -> None:
+    script = ["pm.test('a', function () {", "  pm.response.to.have.status(200);", "  if (x) { y(); }", "});", "pm.test('b', () => { pm.response.to.have.status(201); });"]
+    result = convert_script(script, str)
+    assert result.status == 201 and result.checks == 1
+    assert len(result.kept) == 1 and result.kept[0].startswith("pm.test('a'") and "if (x)" in result.kept[0]
