@@ -19,7 +19,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, quote_plus, unquote, urlencode, urlsplit
 
 from ..errors import InputError
-from .secrets import SecretBook, env_prefix, is_credential_name
+from .secrets import SecretBook, env_prefix, is_credential_name, mask_literals
 from .shell import Command, split_commands
 from .writer import Imported, unique_name
 
@@ -73,6 +73,10 @@ _UNKNOWN_WITH_VALUE = set(
     "-Q --quote --request-target --sasl-authzid --service-name --socks4 --socks5 --socks5-hostname -t --telnet-option "
     "--tlsuser --tlspassword --trace-config".split()
 )
+
+
+# Unknown options whose value is a credential: a warning shows only the option.
+_CREDENTIAL_OPTIONS = {"-U", "--proxy-user", "--pass", "--tlspassword", "--tlsuser", "--aws-sigv4", "--proxy-pass", "--sasl-authzid", "--login-options", "-E", "--cert", "--key"}
 
 
 @dataclass
@@ -208,9 +212,10 @@ def _apply(spec: CurlRequest, option: str, value: str | None, where: str) -> Non
     elif canonical in ("compressed", "basic"):
         pass  # httpx asks for compressed bodies and decodes them by itself; --basic is the default
     elif canonical == "ignored":
-        spec.ignored.append(option if value is None else f"{option} {value}")
+        spec.ignored.append(option if value is None else f"{option} {mask_literals(value)}")
     else:
-        spec.unknown.append(option if value is None else f"{option} {value}")
+        shown = "****" if option in _CREDENTIAL_OPTIONS else mask_literals(text)
+        spec.unknown.append(option if value is None else f"{option} {shown}")
 
 
 def _read_file(name: str, base: Path, where: str) -> bytes:
@@ -287,6 +292,11 @@ def build_request(spec: CurlRequest, book: SecretBook, ctx: _Context) -> tuple[d
     url = spec.urls[0]
     if "://" not in url.split("?")[0]:
         url = "http://" + url  # curl's default scheme
+    userinfo = re.match(r"^(\w+://)([^/@?#]*)@", url)
+    if userinfo:  # https://user:pass@host/: curl sends it as basic auth, and so will the collection
+        url = userinfo.group(1) + url[userinfo.end() :]
+        if spec.user is None and spec.bearer is None:
+            spec.user = unquote(userinfo.group(2).split(":", 1)[0]) + (":" + unquote(userinfo.group(2).split(":", 1)[1]) if ":" in userinfo.group(2) else "")
     headers = list(spec.headers)
     request: dict[str, Any] = {}
     body: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import InputError
 from .postman_scripts import convert_script
-from .secrets import SecretBook, env_prefix, is_credential_name
+from .secrets import SecretBook, env_prefix, is_credential_name, mask_literals
 from .writer import Imported, check_writable, comment_lines, dump_yaml, format_collection, read_input, unique_name, write_text
 
 _DYNAMIC = {"guid": "uuid4()", "randomUUID": "uuid4()", "timestamp": "timestamp()", "isoTimestamp": "now()", "randomInt": "random_int(0, 1000)"}
@@ -45,7 +45,7 @@ def _var(name: str) -> str:
 def _description(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("content", "")
-    return str(value or "").strip()
+    return mask_literals(str(value or "").strip())
 
 
 @dataclass
@@ -304,7 +304,7 @@ class _Importer:
                 continue
             if event.get("listen") != "test":
                 notes.append(f"Postman {event.get('listen', '')} script (not converted):")
-                notes.extend(f"    {line}" for line in exec_lines)
+                notes.extend(f"    {mask_literals(str(line))}" for line in exec_lines)
                 self.counts["kept"] += 1
                 self.kept_names.append(f"{out['name']} ({event.get('listen')})")
                 continue
@@ -330,7 +330,7 @@ class _Importer:
                 self.counts["kept"] += 1
                 self.kept_names.append(out["name"])
                 notes.append("Postman test script, the part not converted (kept as it was):")
-                notes.extend(f"    {line}" for part in result.kept for line in part.splitlines())
+                notes.extend(f"    {mask_literals(line)}" for part in result.kept for line in part.splitlines())
 
     def example(self, responses: Any, out: dict[str, Any]) -> None:
         if not isinstance(responses, list) or not responses or not isinstance(responses[0], dict):

@@ -41,6 +41,31 @@ MIN_SECRET = 4  # a field value shorter than this is no credential ("t", "on"): 
 _SCHEMES = ("bearer", "basic", "token", "digest", "apikey", "api-key", "key")
 
 
+_CREDENTIAL_WORD = re.compile(r"password|passwd|pwd|token|secret|api[-_]?key|apikey|authorization|credential|session|cookie", re.IGNORECASE)
+_STRING_LITERAL = re.compile(r"""(["'`])((?:\\.|(?!\1)[^\\\n])*)\1""")
+_SCHEME_VALUE = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
+_URL_PASSWORD = re.compile(r"(://[^/@\s:]+):[^/@\s]+@")
+
+
+def mask_literals(text: str) -> str:
+    """Free text for a comment or a warning (a kept script, an unconverted option): credentials shown as ``****``."""
+    text = _SECRET_VALUE.sub("****", text)
+    text = _SCHEME_VALUE.sub(lambda match: f"{match.group(1)} ****", text)
+    text = _URL_PASSWORD.sub(r"\1:****@", text)
+    out, last, before = [], 0, ""
+    for match in _STRING_LITERAL.finditer(text):  # a string literal right after a credential's name is its value
+        gap = text[last : match.start()]
+        value = match.group(2)
+        named = _CREDENTIAL_WORD.search(before + gap[-40:]) and len(gap) <= 40
+        if named and len(value) >= MIN_SECRET and not _CREDENTIAL_WORD.fullmatch(value) and not is_credential_name(value):
+            out.append(gap + match.group(1) + "****" + match.group(1))
+        else:
+            out.append(gap + match.group(0))
+        before, last = value if not named else "", match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
 def is_credential_name(name: str) -> bool:
     """Whether a header, parameter or field name says its value is a credential."""
     lowered = name.lower()

@@ -87,3 +87,22 @@ def test_an_existing_output_is_refused_without_force(run_cli: Any, tmp_path: Pat
     assert (tmp_path / "out.yaml").read_text() == "keep me"
     forced = run_cli("import", "curl", "curl https://a.example/", "-o", "out.yaml", "--force")
     assert forced.exit_code == 0 and "url: /" in (tmp_path / "out.yaml").read_text()
+
+
+def test_credentials_in_unconverted_options_and_url_userinfo_never_show(run_cli: Any, tmp_path: Path) -> None:
+    line = "curl https://ada:s3cr3t-pass@api.example.com/x -U proxyuser:pr0xy-pass --proxy http://u:pr0xy2-pass@p:3128 -H 'X-Token: t0ken-value-1'"
+    result = run_cli("import", "curl", line, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    for secret in ("s3cr3t-pass", "pr0xy-pass", "pr0xy2-pass", "t0ken-value-1"):
+        assert secret not in result.output
+    assert "-U ****" in result.stderr and "--proxy http://u:****@p:3128" in result.stderr
+    assert "username: ada" in result.stdout and "url: /x" in result.stdout
+
+
+def test_a_command_comes_from_stdin(run_cli: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from runner.cli import main
+
+    result = CliRunner().invoke(main, ["import", "curl", "-"], input="curl -X DELETE https://a.example/items/1\n")
+    assert result.exit_code == 0 and "method: DELETE" in result.stdout and "url: /items/1" in result.stdout

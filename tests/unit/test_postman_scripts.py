@@ -54,3 +54,22 @@ def test_a_test_block_converts_only_when_all_of_it_does() -> None:
     result = convert_script(script, str)
     assert result.status == 201 and result.checks == 1
     assert len(result.kept) == 1 and result.kept[0].startswith("pm.test('a'") and "if (x)" in result.kept[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'pm.request.headers.add({key: "X-Api-Key", value: "abcd1234efgh"})',
+        "pm.environment.set('password', 'hunter2hunter2')",
+        "const auth = 'Bearer abcdefgh12345678';",
+        "var k = 'sk-proj-abcdefghijklmnopqrstuvwx';",
+    ],
+    ids=["header-add", "set-password", "bearer-literal", "token-shape"],
+)
+def test_a_kept_script_shows_no_credential(text: str) -> None:
+    from runner.interop.secrets import mask_literals
+
+    masked = mask_literals(text)
+    assert "****" in masked
+    for secret in ("abcd1234efgh", "hunter2hunter2", "abcdefgh12345678", "sk-proj-abcdefghijklmnopqrstuvwx"):
+        assert secret not in masked
