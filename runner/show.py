@@ -53,6 +53,8 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
             raise
         except Exception as exc:  # a bug: its message may quote a secret
             raise InternalError(scope.redactor.mask(f"request {spec.name!r}: {type(exc).__name__}: {exc}")) from exc
+        if request.oauth2 is not None:  # fetched only by a real run (and masked like any credential header)
+            request.headers.append(("Authorization", "Bearer <oauth2 token>"))
         if output_format == "http":
             text = format_http(request, scope.redactor)
         else:

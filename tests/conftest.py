@@ -130,3 +130,16 @@ def httpbin_url() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[Any]:
+    """A pytest-httpserver that serves concurrent requests (each in its own thread), on a free loopback port."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()

@@ -110,8 +110,8 @@ class Explorer:
         from .save import build_example
 
         if result.outcome != PASSED and not (self.settings.save_failed and result.outcome == FAILED):
-            self.unsaved[(collection.path, spec.name)] = "it failed (--save-failed saves it anyway)"
-            self.examples.get(collection.path, {}).pop(spec.index, None)
+            if spec.index not in self.examples.get(collection.path, {}):  # an earlier iteration's passed answer stays
+                self.unsaved[(collection.path, spec.name)] = "it failed (--save-failed saves it anyway)"
             return
         example, reason = build_example(response, scope)
         if example is None:

@@ -33,12 +33,17 @@ CLEAR = "\x1b[H\x1b[2J\x1b[3J"
 
 def watch_session(settings: Any, report_error: Callable[[RunnerError], None], stop: Any = None) -> int:
     """Run, then run again on every change of an input file; return 130 on Ctrl-C."""
-    from ..session import run_session
-
     try:
         import watchfiles  # noqa: F401
     except ImportError as exc:
         raise UsageError("--watch needs the watchfiles package: pip install 'runner[watch]'") from exc
+    with _sigterm_as_ctrl_c():  # for the whole loop: a signal between two runs ends it too
+        return _loop(settings, report_error, stop)
+
+
+def _loop(settings: Any, report_error: Callable[[RunnerError], None], stop: Any) -> int:
+    from ..session import run_session
+
     state = ExploreState()
     settings.explore_state = state
     out = settings.stdout or sys.stdout
@@ -105,15 +110,14 @@ def _wait_for_change(state: ExploreState, folders: list[str], given: list[str], 
 
     changes_seen = _watch(watchfiles, folders, relevant, stop)
     try:
-        with _sigterm_as_ctrl_c():
-            return _next_change(state, changes_seen, before)
+        return _next_change(state, changes_seen, before)
     finally:
         changes_seen.close()  # the watcher stops now, not when collected
 
 
 @contextlib.contextmanager
 def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """While waiting, SIGTERM (``docker stop``, a CI service) ends the loop as Ctrl-C does: exit 130."""
+    """SIGTERM (``docker stop``, a CI service) ends the loop as Ctrl-C does: exit 130 (a run installs its own handler meanwhile)."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
         yield
         return

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from ..errors import InputError
 from .secrets import SecretBook, env_prefix, is_credential_name
-from .writer import Imported, emit, format_collection, unique_name
+from .writer import Imported, emit, format_collection, literal, unique_name
 
 MAX_BODY = 256 * 1024  # request and example bodies larger than this are left out (with a note)
 _STATIC_TYPES = re.compile(r"^(image|font|audio|video)/|^text/css|javascript|^application/(font|x-font|wasm)|ecmascript")
@@ -55,7 +55,7 @@ class _Converter:
         self.notes: dict[int, list[str]] = {}
 
     def request(self, entry: dict[str, Any], index: int) -> dict[str, Any] | None:
-        request = entry.get("request") or {}
+        request = literal(entry.get("request") or {})  # the browser's text, never a template
         url = str(request.get("url") or "")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):

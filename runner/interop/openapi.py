@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import InputError
 from .sample import sample
 from .secrets import SecretBook, env_prefix
-from .writer import Imported, check_writable, format_collection, unique_name, write_text
+from .writer import Imported, check_writable, format_collection, literal, unique_name, write_text
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 UPLOAD_FILE = "files/upload.txt"
@@ -201,6 +201,7 @@ class _Importer:
             if not isinstance(pname, str):
                 continue
             has_value, value = self.parameter_value(parameter)
+            value = literal(value)
             if where == "path":
                 variable = _snake(pname)
                 target.vars.setdefault(variable, value if value is not None else "1")
@@ -272,6 +273,7 @@ class _Importer:
         schema = media.get("schema", {})
         if not has:
             value = sample(schema, self.spec.resolve)
+        value = literal(value)  # the spec's text, never a template
         if re.match(r"^application/([\w.+-]*\+)?json", media_type):
             request["json"] = target.book.text(value) if isinstance(value, str) else _scrub(value, target.book)
             if media_type != "application/json":

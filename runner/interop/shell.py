@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ANSI_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v", "0": "\0"}
+_ANSI_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v", "0": ""}
 
 
 @dataclass
@@ -30,6 +30,16 @@ class Command:
 def env_template(name: str) -> str:
     """The template that reads environment variable ``name``."""
     return f"{{{{ env.{name} }}}}"
+
+
+_MARK = "\0"  # wraps a $NAME while a word is read: the literal text around it is escaped, the reference is not
+
+
+def _finish(word: str) -> str:
+    from .writer import literal
+
+    parts = word.split(_MARK)  # literal, name, literal, name, ...
+    return "".join(literal(part) if index % 2 == 0 else env_template(part) for index, part in enumerate(parts))
 
 
 class _Splitter:
@@ -47,7 +57,7 @@ class _Splitter:
 
     def end_word(self) -> None:
         if self.word is not None:
-            self.command.words.append("".join(self.word))
+            self.command.words.append(_finish("".join(self.word)))
             self.word = None
 
     def end_command(self) -> None:
@@ -148,12 +158,12 @@ class _Splitter:
             end = text.find("}", self.i)
             name = text[self.i + 2 : end] if end > 0 else ""
             if end > 0 and _NAME.fullmatch(name):
-                self.add(env_template(name))
+                self.add(_MARK + name + _MARK)
                 self.i = end + 1
                 return
         match = _NAME.match(text, self.i + 1)
         if match:
-            self.add(env_template(match.group(0)))
+            self.add(_MARK + match.group(0) + _MARK)
             self.i = match.end()
             return
         self.add("$")

@@ -9,6 +9,7 @@ never overwritten unless the user said ``--force``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,20 @@ def read_input(path: str, what: str) -> str:
         raise InputError(f"{path} is not UTF-8 text: is it really a {what} file?") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+_DELIMITER = re.compile(r"\{[{%#]")
+
+
+def literal(value: Any) -> Any:
+    """Imported text as a template that renders to itself: ``{{``, ``{%`` and ``{#`` become ``{{ '{{' }}``..."""
+    if isinstance(value, str):
+        return _DELIMITER.sub(lambda match: "{{ '" + match.group(0) + "' }}", value) if "{" in value else value
+    if isinstance(value, dict):
+        return {key: literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [literal(item) for item in value]
+    return value
 
 
 def unique_name(name: str, taken: set[str]) -> str:

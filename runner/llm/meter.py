@@ -161,11 +161,17 @@ class PaidRun:
         needed = 0
         if ticket.model:
             needed = estimate_input_tokens(request.content) + (max_output_tokens(ticket.body) or 0)
-        wait, reason = self.pacer.slot(host_of(request.url), rate.interval if rate else None, rate.text if rate else "", needed)
-        if wait > 0:
-            result.waited_ms += wait * 1000
-            result.wait_reason = reason
-            await sleep(wait)
+        host, interval = host_of(request.url), rate.interval if rate else None
+        wait, reason = self.pacer.slot(host, interval, rate.text if rate else "", needed)
+        while True:
+            if wait > 0:
+                result.waited_ms += wait * 1000
+                result.wait_reason = reason or result.wait_reason or f"rate {rate.text if rate else ''} for {host}"
+                await sleep(wait)
+            wait = self.pacer.confirm(host, interval)
+            if wait <= 0:
+                break
+            reason = ""
         if request.oauth2 is not None and not self.settings.mock:
             ticket.token = await self.tokens.token(request.oauth2, client)
             request.headers = [(name, value) for name, value in request.headers if name.lower() != "authorization"]

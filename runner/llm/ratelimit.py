@@ -124,6 +124,7 @@ class HostPacer:
         self._next: dict[str, float] = {}  # host -> the next free slot of its fixed rate
         self._hold: dict[str, tuple[float, float, str]] = {}  # host -> not before this time, the gap after it, and why (adaptive)
         self._tokens: dict[str, tuple[Budget, float]] = {}  # host -> tokens left, and when that was said
+        self._sent: dict[str, float] = {}  # host -> when the last request was sent
 
     def slot(self, host: str, interval: float | None, rate_text: str = "", tokens_needed: int = 0) -> tuple[float, str]:
         """Take the host's next slot: seconds to wait from now, and why (``""``: no wait)."""
@@ -147,6 +148,19 @@ class HostPacer:
         if interval and at > self._next[host] - interval:
             self._next[host] = at + interval  # a hold pushes the fixed rate's later slots too
         return max(0.0, at - now), reason
+
+    def confirm(self, host: str, interval: float | None) -> float:
+        """Right before sending: 0 (and the send is recorded), or how much longer to wait.
+
+        A worker that woke late from its slot must not make the next one go less
+        than ``interval`` after it: the spacing holds between real sends.
+        """
+        now = self.clock()
+        last = self._sent.get(host)
+        if interval and last is not None and now < last + interval:
+            return last + interval - now
+        self._sent[host] = now
+        return 0.0
 
     def observe(self, host: str, headers: Any) -> None:
         """Read a response's rate-limit headers and hold the host back before it runs out."""

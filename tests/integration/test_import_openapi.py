@@ -132,3 +132,22 @@ def test_an_existing_output_folder_is_refused_without_force(run_cli: Any, projec
     assert sorted(p.name for p in (project / "out").iterdir()) == ["mine.yaml"]
     assert run_cli("import", "openapi", "pets.json", "-o", "out", "--force").exit_code == 0
     assert (project / "out" / "pets.yaml").exists() and (project / "out" / "mine.yaml").read_text() == "keep"
+
+
+def test_the_imported_collections_pass_against_runner_mock_of_the_same_spec(run_cli: Any, project: Path) -> None:
+    """The mock answers from the spec itself (no examples of ours): the checks the import wrote hold."""
+    from runner.mock.serve import MockSettings, load_and_serve
+    from runner.mock.server import MockServer
+
+    shutil.copyfile(DATA / "mistral-openapi.yaml", project / "openapi.yaml")
+    assert run_cli("import", "openapi", "openapi.yaml", "-o", "mistral", cwd=project).exit_code == 0
+    server = MockServer("127.0.0.1", 0)
+    url = server.start()
+    try:
+        load_and_serve(server, MockSettings([str(project / "openapi.yaml")], port=0), url)
+        files = [f"mistral/{name}.yaml" for name in ("chat", "embeddings", "fim", "classifiers", "files", "batch", "agents", "beta.libraries")]
+        ran = run_cli("run", *files, "--var", f"base_url={url}", "-q", env=_env_for(project / "mistral"))
+    finally:
+        server.stop()
+    assert ran.exit_code == 0, ran.output[-3000:]
+    assert re.search(r"\b\d+ passed, 0 failed", ran.stdout)

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 WAIT_S = 20  # a handler that waits longer than this answers 504: the test fails instead of hanging
-
-
-@pytest.fixture
-def threaded_server() -> Iterator[HTTPServer]:
-    """A pytest-httpserver that serves concurrent requests (each in its own thread)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 def test_collections_finishing_in_reverse_print_and_report_in_plan_order(run_cli, write, project: Path, threaded_server: HTTPServer) -> None:

@@ -106,3 +106,17 @@ def test_a_command_comes_from_stdin(run_cli: Any, tmp_path: Path) -> None:
 
     result = CliRunner().invoke(main, ["import", "curl", "-"], input="curl -X DELETE https://a.example/items/1\n")
     assert result.exit_code == 0 and "method: DELETE" in result.stdout and "url: /items/1" in result.stdout
+
+
+def test_literal_template_delimiters_in_a_curl_line_are_sent_as_they_are(run_cli: Any, tmp_path: Path) -> None:
+    line = "curl https://a.example/t -H \"X-Tpl: {{name}} {%x%} $USER\" --data-raw 'text with {{braces}}' -H 'Content-Type: text/plain'"
+    result = run_cli("import", "curl", line, "-o", "t.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    from runner.loader import load_collection
+    from runner.templating import Templates
+
+    spec = load_collection(tmp_path / "t.yaml")
+    templates = Templates({"USER": "ada"})
+    (request,) = spec.requests
+    assert templates.render(request.headers["X-Tpl"], {}) == "{{name}} {%x%} ada"
+    assert templates.render(request.body.value, {}) == "text with {{braces}}"
