@@ -77,6 +77,7 @@ class RunContext:
     observe: Callable[..., None] | None = None  # (collection, spec, scope, response, result): the explore tools (runner/explore)
     stop: bool = field(default=False)
     traceback: bool = False  # --traceback: print (masked) the traceback of a request's internal error
+    interrupts: Any = None  # transport.Interrupts: signals are held while the reports are written
     paid: Any = None  # llm.PaidRun: budget, pacing, OAuth2 tokens, usage and cost (None: none of it)
 
     @property
@@ -120,7 +121,11 @@ async def run_plan(plan: list[CollectionRun], context: RunContext, reporters: li
         run.elapsed_ms = (time.perf_counter() - started) * 1000
     if context.paid is not None:
         run.stopped = context.paid.halted
-    fanout.run_finished(run)
+    if context.interrupts is not None:
+        with context.interrupts.hold():
+            fanout.run_finished(run)
+    else:
+        fanout.run_finished(run)
     return run
 
 

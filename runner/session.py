@@ -160,11 +160,13 @@ def _proxy_secrets(redactor: Any, proxy: str | None) -> None:
 
 def _run(runs: list[Any], context: Any, reporters: list[Any]) -> RunResult:
     from .engine import run_plan
-    from .transport import cancel_on_sigterm, interrupt_anywhere
+    from .transport import Interrupts, cancel_on_sigterm, interrupt_anywhere
 
-    # Ctrl-C or SIGTERM: the engine records an interrupted run and its reports are written (exit 130)
-    with interrupt_anywhere(context.blocking):
-        return asyncio.run(cancel_on_sigterm(run_plan(runs, context, reporters), enabled=not context.blocking))
+    # Ctrl-C or SIGTERM: the engine records an interrupted run and its reports are written (exit 130);
+    # a second signal is held while they are written, a third forces the exit (transport.Interrupts)
+    context.interrupts = interrupts = Interrupts()
+    with interrupt_anywhere(context.blocking, interrupts):  # a signal held after the last request: the run's own exit code
+        return asyncio.run(cancel_on_sigterm(run_plan(runs, context, reporters), enabled=not context.blocking, interrupts=interrupts))
 
 
 __all__ = ["RunSettings", "run_session"]

@@ -33,48 +33,96 @@ import httpx
 T = TypeVar("T")
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+class Interrupts:
+    """The SIGINT and SIGTERM of one run: the first stops it, the next is held, the third forces the exit.
+
+    Stopping writes every report for the requests that finished; a second
+    signal (``timeout -s INT`` without ``--foreground`` delivers two, so does an
+    impatient Ctrl-C) must not throw that work away, so it only says the reports
+    are being written.  A third raises ``KeyboardInterrupt`` wherever the program
+    is: the report being written is then left as it was (files are replaced
+    atomically: complete or not there), and the run exits 130.  A signal that
+    arrives while the reports of a finished run are written (``holding``) is
+    held too.
+    """
+
+    FORCE = 3
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.holding = False
+        self._stop: Callable[[], None] = self._raise
+
+    @staticmethod
+    def _raise() -> None:
+        raise KeyboardInterrupt
+
+    def received(self, *_: Any) -> None:
+        """A signal handler (also usable with ``loop.add_signal_handler``)."""
+        import sys
+
+        self.count += 1
+        if self.count >= self.FORCE:
+            sys.stderr.write("interrupted again: exiting without finishing the reports\n")
+            raise KeyboardInterrupt
+        if self.count == 1 and not self.holding:
+            self._stop()
+            return
+        sys.stderr.write("writing the reports before exiting (interrupt twice more to exit now)\n")
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """While the reports are written: a signal is held (until the third)."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
 
 
 @contextmanager
-def interrupt_anywhere(enabled: bool = True) -> Iterator[None]:
+def interrupt_anywhere(enabled: bool = True, interrupts: Interrupts | None = None) -> Iterator[None]:
     """Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` where the program is, also inside ``asyncio.run``.
 
     For blocking runs only (``enabled``): a concurrent run is cancelled at its next
-    ``await`` instead (asyncio.run for Ctrl-C, ``cancel_on_sigterm`` for SIGTERM).
-    SIGTERM is how CI services, ``timeout`` and ``docker stop`` cancel a job: it
-    ends the run as Ctrl-C does (reports written, exit 130).  A signal that was
-    ignored when the process started (a shell's background job) stays ignored.
-    Main thread only.
+    ``await`` instead (``cancel_on_sigterm``).  SIGTERM is how CI services,
+    ``timeout`` and ``docker stop`` cancel a job: it ends the run as Ctrl-C does
+    (reports written, exit 130).  ``interrupts`` counts them (see ``Interrupts``).
+    A signal that was ignored when the process started (a shell's background job)
+    stays ignored.  Main thread only.
     """
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
+    handler = (interrupts or Interrupts()).received
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    for number, handler in previous.items():
-        if handler is not signal.SIG_IGN:
-            signal.signal(number, _interrupt)  # not default_int_handler: asyncio.run then leaves SIGINT alone
+    for number, old in previous.items():
+        if old is not signal.SIG_IGN:
+            signal.signal(number, handler)  # not default_int_handler: asyncio.run then leaves SIGINT alone
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        for number, old in previous.items():
+            signal.signal(number, old if old is not None else signal.SIG_DFL)
 
 
-async def cancel_on_sigterm(coroutine: Awaitable[T], enabled: bool = True) -> T:
-    """Await ``coroutine``; SIGTERM cancels it at its next ``await``, as ``asyncio.run`` does for Ctrl-C (concurrent runs)."""
+async def cancel_on_sigterm(coroutine: Awaitable[T], enabled: bool = True, interrupts: Interrupts | None = None) -> T:
+    """Await ``coroutine``; SIGINT or SIGTERM cancels it at its next ``await`` (concurrent runs), counted by ``interrupts``."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    installed = False
-    if enabled and task is not None and threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        installed = True
+    installed = []
+    if enabled and task is not None and threading.current_thread() is threading.main_thread():
+        counter = interrupts or Interrupts()
+        counter._stop = task.cancel  # type: ignore[method-assign,assignment]
+        for number in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                loop.add_signal_handler(number, counter.received)
+                installed.append(number)
     try:
         return await coroutine
     finally:
-        if installed:
-            loop.remove_signal_handler(signal.SIGTERM)
+        for number in installed:
+            loop.remove_signal_handler(number)
 
 
 class _BlockingBody(httpx.AsyncByteStream):
