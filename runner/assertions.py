@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .model import DEFAULT_STATUS_TARGET, Assertion, ExpectSpec
+from .predicates import bytes_literal, evaluate_extra, status_holds, status_text
 from .query import MISSING, header_value, json_value
 from .redact import shorten
 from .results import CheckResult
 from .schemas import SchemaStore
+from .targets import EXTRA_KINDS, check_target
 
 _NOT_JSON: Any = object()
 
@@ -28,6 +30,11 @@ class ResponseView:
     json_error: str = ""
     _json: Any = field(default=_NOT_JSON, repr=False)
     events: list[Any] | None = None
+    body: bytes = b""
+    url: str = ""
+    http_version: str = ""
+    hops: list[Any] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # a parsed XML document, for XPath
 
     @property
     def json(self) -> Any:
@@ -89,6 +96,8 @@ def show(value: Any, limit: int = 120) -> str:
     """A short JSON-ish rendering of a value for messages."""
     if value is MISSING:
         return "(nothing)"
+    if isinstance(value, (bytes, bytearray)):  # a bounded excerpt of any size of body
+        return shorten(f"{bytes(value[:limit])!r} ({len(value)} bytes)", max(limit, 60) + 20)  # escaped, so the redactor still finds a secret
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
     else:
@@ -115,6 +124,8 @@ def json_type(value: Any) -> str:
         return "array"
     if isinstance(value, dict):
         return "object"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
     return type(value).__name__
 
 
@@ -163,6 +174,9 @@ def _compare(op: str) -> Callable[[Any, Any], tuple[bool, str]]:
 
 
 def _contains(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, (bytes, bytearray)):
+        wanted = bytes_literal(expected)
+        return isinstance(wanted, bytes) and wanted in actual
     if isinstance(actual, str):
         return str(expected) in actual
     if isinstance(actual, (list, tuple)):
@@ -173,10 +187,12 @@ def _contains(actual: Any, expected: Any) -> bool:
 
 
 def _length(actual: Any) -> int | None:
-    return len(actual) if isinstance(actual, (str, list, tuple, dict)) else None
+    return len(actual) if isinstance(actual, (str, list, tuple, dict, bytes)) else None
 
 
 def _loose_equal(actual: Any, expected: Any, text_actual: bool) -> bool:
+    if isinstance(actual, (bytes, bytearray)):
+        return bytes(actual) == bytes_literal(expected)
     if text_actual and not isinstance(expected, str) and expected is not None:
         expected = json.dumps(expected) if not isinstance(expected, (int, float)) or isinstance(expected, bool) else str(expected)
         expected = {"true": "true", "false": "false"}.get(expected, expected)
@@ -191,6 +207,11 @@ def evaluate(predicate: Any, actual: Any, text_actual: bool = False) -> tuple[bo
     """
     from .loader import OPERATORS
 
+    if is_predicate_list(predicate):  # several operator mappings on one target: all must hold
+        results = [evaluate(item, actual, text_actual) for item in predicate]
+        return all(ok for ok, _ in results), "; ".join(text for ok, text in results if not ok) or "; ".join(text for _, text in results)
+    if isinstance(predicate, dict) and "filters" in predicate and all(key in OPERATORS for key in predicate):
+        return _evaluate_filtered(predicate, actual, text_actual)
     if not (isinstance(predicate, dict) and predicate and all(key in OPERATORS for key in predicate)):
         if actual is MISSING:
             return False, show(predicate)
@@ -203,6 +224,31 @@ def evaluate(predicate: Any, actual: Any, text_actual: bool = False) -> tuple[bo
         if not ok:
             failed.append(text)
     return not failed, ", ".join(failed or wanted)
+
+
+def is_predicate_list(predicate: Any) -> bool:
+    """A non-empty list of operator mappings (a list of plain values is a value to compare with)."""
+    from .loader import OPERATORS
+
+    return (
+        isinstance(predicate, list)
+        and bool(predicate)
+        and all(isinstance(item, dict) and item and all(key in OPERATORS for key in item) for item in predicate)
+    )
+
+
+def _evaluate_filtered(predicate: dict[str, Any], actual: Any, text_actual: bool) -> tuple[bool, str]:
+    """``{filters: [...], OP: ...}``: the operators hold on the value the filters give."""
+    from .filters import FilterError, apply_filters, describe
+
+    rest = {op: value for op, value in predicate.items() if op != "filters"}
+    steps = describe(predicate["filters"])
+    try:
+        value = apply_filters(predicate["filters"], actual)
+    except FilterError as exc:  # its message names the filter
+        return False, f"{exc}" if len(predicate["filters"]) == 1 else f"{steps}: {exc}"
+    ok, text = evaluate(rest or {"exists": True}, value, text_actual and isinstance(value, str))
+    return ok, f"{steps} {text}" + ("" if ok else f" (the filters gave {show(value)})")
 
 
 def _evaluate_op(op: str, expected: Any, actual: Any, text_actual: bool) -> tuple[bool, str]:
@@ -229,7 +275,7 @@ def _evaluate_op(op: str, expected: Any, actual: Any, text_actual: bool) -> tupl
             return False, f"matches /{expected}/ (not a valid regular expression: {exc})"
     if op == "type":
         kind = json_type(actual)
-        ok = kind == expected or (expected == "number" and kind == "integer")
+        ok = kind == expected or (expected == "number" and kind == "integer") or (expected == "float" and isinstance(actual, float))
         return ok, f"type {expected}"
     if op == "length":
         length = _length(actual)
@@ -240,11 +286,13 @@ def _evaluate_op(op: str, expected: Any, actual: Any, text_actual: bool) -> tupl
     if op == "in":
         options = expected if isinstance(expected, list) else [expected]
         return any(_loose_equal(actual, option, text_actual) for option in options), f"one of {show(options)}"
-    raise ValueError(f"unknown operator {op!r}")  # the loader rejects these first
+    return evaluate_extra(op, expected, actual, text_actual, evaluate)
 
 
 def status_matches(expected: Any, status: int) -> bool:
-    """``200``, ``[200, 201]`` or a class such as ``2xx``."""
+    """``200``, ``[200, 201]``, a class such as ``2xx``, or an operator mapping (``{ne: 200}``, ``{ge: 500}``)."""
+    if isinstance(expected, dict):
+        return status_holds(expected, status, evaluate, status_matches)
     if isinstance(expected, list):
         return any(status_matches(item, status) for item in expected)
     if isinstance(expected, str) and re.fullmatch(r"[1-5]xx", expected.strip().lower()):
@@ -258,9 +306,14 @@ def status_matches(expected: Any, status: int) -> bool:
 def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView) -> CheckResult:
     """Check one rendered assertion against the response."""
     kind, target, loc = assertion.kind, assertion.target, assertion.location
+    if kind in EXTRA_KINDS:
+        return check_target(assertion, predicate, response)
     if kind == "status":
         ok = status_matches(predicate, response.status)
-        expected = "2xx or 3xx (expect has no status)" if target == DEFAULT_STATUS_TARGET else show(predicate)
+        if target == DEFAULT_STATUS_TARGET:
+            expected = "2xx or 3xx (expect has no status)"
+        else:
+            expected = status_text(predicate) if isinstance(predicate, dict) else show(predicate)
         return CheckResult("status", "", ok, expected, str(response.status), "" if ok else "unexpected status", loc)
     if kind == "max_ms":
         ok = response.elapsed_ms <= float(predicate)

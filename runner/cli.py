@@ -31,7 +31,7 @@ def _outside_refs_option(func: F) -> F:
 
 
 def _outside_files_option(func: F) -> F:
-    return click.option("--allow-outside-files", is_flag=True, help="Let multipart uploads (file: PATH) come from outside the collection's project folder.")(func)
+    return click.option("--allow-outside-files", is_flag=True, help="Let multipart uploads (file: PATH), certificates (verify, client_cert) and report paths that a symlink leads elsewhere be outside the project folder.")(func)
 
 
 def _traceback_option(func: F) -> F:
@@ -96,9 +96,9 @@ def main() -> None:
 @click.option("-s", "--show", is_flag=True, help="Response pane: status, headers, pretty body, streams live (implied on a terminal when one request is selected).")
 @click.option("--watch", is_flag=True, help="Run again whenever a collection, environment, data or schema file read changes; Ctrl-C stops.")
 @click.option("--save-examples", is_flag=True, help="Save each passed response as its request's example: (edits the YAML in place, secrets templated or masked).")
-@click.option("--save-failed", is_flag=True, help="With --save-examples: save failed responses too.")
+@click.option("--save-failed", is_flag=True, help="Save failed responses as examples too (implies --save-examples).")
 @click.option("--diff-examples", is_flag=True, help="List how each response's JSON shape differs from its saved example (drift).")
-@click.option("--fail-on-drift", is_flag=True, help="With --diff-examples: exit 1 when any response drifted from its example.")
+@click.option("--fail-on-drift", is_flag=True, help="Exit 1 when any response drifted from its example (implies --diff-examples).")
 @click.option("--bail", is_flag=True, help="Stop at the first failed request.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Collections run in parallel (requests in a collection stay in order).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
@@ -167,6 +167,8 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
             HttpClients().check(c.tls for c in plan.collections)
         count = sum(len(c.requests) for c in plan.collections)
         click.echo(f"ok: {len(plan.collections)} collection(s), {count} request(s), nothing sent")
+        for folder in _project_folders(plan.collections):
+            click.echo(f"project folder: {folder}")
         return EXIT_OK
 
     _guard(traceback, action)
@@ -270,6 +272,15 @@ def merge_reports_command(kind: str, output: str, inputs: tuple[str, ...], force
         return EXIT_OK
 
     _guard(traceback, action)
+
+
+def _project_folders(collections: Any) -> list[str]:
+    """Each project folder of the collections, and why: the limit for schemas, uploads and certificates (docs/security.md)."""
+    from pathlib import Path
+
+    from .schemas import describe_project_root
+
+    return list(dict.fromkeys(describe_project_root(Path(c.base_dir)) for c in collections))
 
 
 def _color(no_color: bool) -> bool:

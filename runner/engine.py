@@ -21,6 +21,8 @@ from .assertions import ResponseView, check_assertion, check_schema
 from .errors import TransportError
 from .http import HttpClients, HttpResponse, SessionCookies, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
+from .polling import delay_seconds, poll_delay, still_waiting
+from .targets import binary_excerpt, is_binary, plain_value
 from .query import MISSING, header_value, json_value, regex_value
 from .redact import MASK
 from .render import RenderedRequest, RunOptions, is_skipped, render_request
@@ -277,6 +279,12 @@ async def _run_request(
             return result
     if context.keep_details and request.oauth2 is None:
         result.request = _sent(request, redactor)
+    if spec.delay is not None:
+        try:
+            await context.sleep(delay_seconds(context.templates.render(spec.delay, scope.values)))
+        except TemplateError as exc:
+            result.outcome, result.error_kind, result.error = ERROR, "template", redactor.mask(exc.message)
+            return result
     response: HttpResponse | None = None
     attempt = 0
     while True:
@@ -291,6 +299,10 @@ async def _run_request(
                 paid.after_attempt(request, response)
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
+            if delay is None and retry is not None and retry.until is not None:  # polling: again while the checks fail
+                polled = check_response(spec, request, _view(response), response, context)
+                if still_waiting(retry, polled):
+                    delay = poll_delay(retry, attempt)
         except TransportError as exc:
             result.attempts.append(Attempt(attempt, None, 0.0, redactor.mask(exc.cause)))
             delay = _retry_delay(retry, request.method, attempt, transport=True)
@@ -308,9 +320,9 @@ async def _run_request(
     if context.keep_details and request.oauth2 is not None:  # with its bearer token, masked
         result.request = _sent(request, redactor)
     _fill_response(result, response, redactor, context.keep_details)
-    view = ResponseView(response.status, response.headers, response.text, response.elapsed_ms, events=response.events)
+    view = _view(response)
     if paid is not None:
-        paid.account(collection, request, response, view.json if response.events is None and "json" in result.content_type else None, result)
+        paid.account(collection, request, response, view, result)
     checks = check_response(spec, request, view, response, context)
     missed = capture_values(spec.captures, view, scope, result.captures)  # what an error body holds is still captured
     if any(check.kind == "status" and not check.passed for check in checks):  # nothing else was judged: say how much
@@ -320,6 +332,7 @@ async def _run_request(
         result.hint = redactor.mask(refused_hint(response.status, collection, spec, scope, context.templates))
     else:
         checks.extend(missed)
+        checks.extend(check_vars(spec, scope, context.templates))
     result.checks = checks
     if response.truncated:
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
@@ -331,13 +344,37 @@ async def _run_request(
         result.checks, result.response_headers = [], []
         return result
     if result.outcome == FAILED or context.keep_bodies:
-        result.body_excerpt = redactor.mask(_excerpt(view.text))
+        result.body_excerpt = redactor.mask(_excerpt(view.text) if not is_binary(response) else binary_excerpt(response.body))
     for check in checks:
         check.expected = redactor.mask(check.expected)
         check.actual = redactor.mask(check.actual)
         check.message = redactor.mask(check.message)
     result.response_headers = redactor.mask_headers(result.response_headers)  # again: a secret capture may be in them
     return result
+
+
+def _view(response: HttpResponse) -> ResponseView:
+    return ResponseView(
+        response.status, response.headers, response.text, response.elapsed_ms, events=response.events,
+        body=response.body, url=response.url, http_version=response.http_version, hops=getattr(response, "hops", []),
+    )
+
+
+def check_vars(spec: RequestSpec, scope: Scope, templates: Templates) -> list[CheckResult]:
+    """``expect.vars``: predicates on variables, after this request's captures (a template in one is rendered now)."""
+    from .assertions import evaluate, show
+
+    out = []
+    for check in spec.expect.vars:
+        actual = scope.values.get(check.target, MISSING)
+        try:
+            predicate = templates.render(check.predicate, scope.values)
+        except TemplateError as exc:
+            out.append(CheckResult("var", check.target, False, "", show(actual), exc.message, check.location))
+            continue
+        ok, expected = evaluate(predicate, actual)
+        out.append(CheckResult("var", check.target, ok, expected, show(actual), "" if ok else "variable mismatch", check.location))
+    return out
 
 
 def _sent(request: RenderedRequest, redactor: Any) -> SentRequest:
@@ -386,21 +423,41 @@ def _check_count(spec: RequestSpec) -> int:
 
 def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope: Scope, captured: dict[str, Any] | None = None) -> list[CheckResult]:
     """Store every capture in ``scope`` (and in ``captured``, secrets as ``****``, for reports); a capture that finds nothing is a failed check."""
+    from .filters import FilterError
+    from .targets import TargetError
+
     failures = []
     for capture in captures:
-        value = extract(capture, view)
+        try:
+            value = extract(capture, view)
+        except (FilterError, TargetError) as exc:
+            failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", f"(nothing: {exc})", str(exc), capture.location))
+            continue
         if value is MISSING:
             reason = view.json_error if capture.source == "json" and view.json_error else "nothing matched"
             failures.append(CheckResult("capture", capture.name, False, f"a value at {capture.expr or capture.source}", "(nothing)", reason, capture.location))
             continue
-        scope.capture(capture.name, value, capture.secret)
+        scope.capture(capture.name, value, capture.secret or (capture.source == "cookie" and capture.attribute in ("", "value")))  # a cookie value is a credential
         if captured is not None:
-            captured[capture.name] = MASK if capture.name in scope.secret_names else value
+            captured[capture.name] = MASK if capture.name in scope.secret_names else plain_value(value)
     return failures
 
 
 def extract(capture: CaptureSpec, view: ResponseView) -> Any:
-    """The value a capture takes from a response, or ``MISSING``."""
+    """The value a capture takes from a response (through its filters), or ``MISSING``; raises ``FilterError``/``TargetError``."""
+    value = _source_value(capture, view)
+    if capture.filters:
+        from .filters import apply_filters
+
+        value = apply_filters(capture.filters, value)
+    return value
+
+
+def _source_value(capture: CaptureSpec, view: ResponseView) -> Any:
+    if capture.source in ("body", "bytes", "url", "cookie", "xpath"):
+        from .targets import capture_target
+
+        return capture_target(capture, view)
     if capture.source == "json":
         document = view.json
         return MISSING if document is MISSING else json_value(capture.expr, document)
@@ -430,7 +487,9 @@ def _retry_policy(spec: RequestSpec, collection: CollectionSpec, options: RunOpt
 def _render_retries(policy: RetrySpec, templates: Templates, values: dict[str, Any]) -> RetrySpec:
     """The policy with its numbers rendered (they may be templates); ``TemplateError`` if one is not a number."""
     numbers: dict[str, Any] = {}
-    for name, convert in (("count", int), ("backoff", float), ("max_delay", float)):
+    for name, convert in (("count", int), ("backoff", float), ("max_delay", float), ("interval", float)):
+        if getattr(policy, name) is None:
+            continue
         value = templates.render(getattr(policy, name), values)
         try:
             number = convert(value) if not isinstance(value, bool) else None

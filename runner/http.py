@@ -147,10 +147,25 @@ class SessionCookies:
         self.jar = httpx.Cookies()
         self._redactor = redactor
 
-    def attach(self, request: httpx.Request) -> None:
-        """Add the ``Cookie`` header the jar holds for ``request``'s URL (a ``Cookie`` header already set wins)."""
-        if self.jar:
+    def attach(self, request: httpx.Request, own: str | None = None) -> None:
+        """Add the jar's cookies for ``request``'s URL to its ``Cookie`` header (or to ``own``, the request's own line).
+
+        The request's own cookies come first and win over the jar's of the same
+        name (as in curl and Hurl); the jar's others are added after them.
+        """
+        own = own if own is not None else request.headers.get("cookie")
+        if not self.jar:
+            if own is not None:
+                request.headers["Cookie"] = own
+            return
+        if own is None:
             self.jar.set_cookie_header(request)
+            return
+        probe = httpx.Request(request.method, request.url)
+        self.jar.set_cookie_header(probe)
+        names = {part.partition("=")[0].strip() for part in own.split(";") if part.strip()}
+        added = [part.strip() for part in probe.headers.get("cookie", "").split(";") if part.strip() and part.partition("=")[0].strip() not in names]
+        request.headers["Cookie"] = "; ".join([own.strip().rstrip(";"), *added]) if added else own
 
     def receive(self, response: httpx.Response) -> None:
         """Keep the cookies ``response`` sets, and mark each value secret."""
@@ -214,18 +229,20 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         outgoing = client.build_request(
             request.method,
             _with_params(request.url, request.params),
-            headers=request.headers,
+            headers=_wire_headers(request.headers),
             content=request.content,
             data=_form_mapping(request.form),
             files=request.files,  # type: ignore[arg-type]
             timeout=request.timeout,
-            extensions={"runner_proxy": request.proxy},
+            extensions={"runner_proxy": request.proxy, **({"runner_http2": True} if request.http2 else {})},
         )
         hops: list[Hop] = []
+        own_cookie = outgoing.headers.get("cookie")  # the request's own: on a hop, next_request keeps a Cookie header only where it may go
+        auth = httpx.DigestAuth(*request.digest) if request.digest is not None else httpx.USE_CLIENT_DEFAULT
         while True:
             if cookies is not None:  # again on every redirect hop: httpx drops the Cookie header there
-                cookies.attach(outgoing)
-            response = await client.send(outgoing, stream=True)
+                cookies.attach(outgoing, own_cookie if "cookie" in outgoing.headers else None)
+            response = await client.send(outgoing, stream=True, auth=auth)
             if cookies is not None:
                 cookies.receive(response)
             if not (request.follow_redirects and response.is_redirect and response.next_request is not None):
@@ -267,6 +284,11 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, on_stream: A
         name = next((name for name, value in request.headers if value == exc.object), None)
         where = f"header {name!r}" if name else "a header"
         raise TransportError(f"cannot send the request: {where} holds non-ASCII text (headers are ASCII: percent-encode or base64 it)", "request") from exc
+
+
+def _wire_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str | bytes]]:
+    """Header values as sent: a value that is not ASCII goes as UTF-8 bytes, as curl and Hurl send it."""
+    return [(name, value if value.isascii() else value.encode("utf-8")) for name, value in headers]
 
 
 def _through_proxy(exc: Exception) -> str:

@@ -30,11 +30,13 @@ from .model import (
     SchemaRef,
     TlsSpec,
 )
+from .loader_checks import CAPTURE_SOURCES, check_filters, extra_assertions, var_assertions
+from .predicates import EXTRA_OPERATORS
 from .source import SourceDoc, escape_pointer, read_yaml, rewritten_scalars, scalar_pitfall
 
 OPERATORS = frozenset(
     {"eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains", "matches", "type", "length", "exists", "in"}
-)
+) | EXTRA_OPERATORS
 BODY_KEYS = ("json", "form", "multipart", "body")
 COLLECTION_SCHEMA = Path(__file__).parent / "data" / "collection.schema.json"
 
@@ -279,6 +281,7 @@ class _Builder:
             max_redirects=data.get("max_redirects"),
             max_response_bytes=data.get("max_response_bytes"),
             retries=self.retries(data["retries"]) if "retries" in data else None,
+            http2=data.get("http2"),
             tls=self.tls(data),
             pricing=data.get("pricing"),
             usage=self.usage(data.get("usage")),
@@ -296,6 +299,9 @@ class _Builder:
                 body = BodySpec(kind, raw[key], self.loc(f"{pointer}/{key}"))
                 if key == "multipart":
                     self.check_multipart(raw[key], f"{pointer}/multipart")
+                if key == "body" and isinstance(raw[key], dict):
+                    body = BodySpec("bytes", raw[key], self.loc(f"{pointer}/body"))
+                    self.check_bytes_body(raw[key], f"{pointer}/body")
         expect = self.expect(raw.get("expect") or {}, f"{pointer}/expect")
         return RequestSpec(
             name=raw["name"],
@@ -312,6 +318,8 @@ class _Builder:
             max_redirects=raw.get("max_redirects"),
             max_response_bytes=raw.get("max_response_bytes"),
             retries=self.retries(raw["retries"]) if "retries" in raw else None,
+            delay=raw.get("delay"),
+            http2=raw.get("http2"),
             stream=raw.get("stream", "auto"),
             skip=raw.get("skip"),
             tags=tuple(raw.get("tags") or ()),
@@ -341,6 +349,8 @@ class _Builder:
             return AuthSpec("oauth2", value=dict(data["oauth2"]), location=loc)
         if "bearer" in data:
             return AuthSpec("bearer", token=data["bearer"], location=loc)
+        if "digest" in data:
+            return AuthSpec("digest", username=data["digest"]["username"], password=data["digest"]["password"], location=loc)
         if "basic" in data:
             return AuthSpec("basic", username=data["basic"]["username"], password=data["basic"]["password"], location=loc)
         key = data["api_key"]
@@ -351,12 +361,15 @@ class _Builder:
         if not isinstance(data, dict):
             return RetrySpec(count=data)  # a number, or a template the engine renders
         defaults = RetrySpec()
+        until = data.get("until")
         return RetrySpec(
             count=data["count"],
             backoff=data.get("backoff", defaults.backoff),
             max_delay=data.get("max_delay", defaults.max_delay),
             on=tuple(data.get("on", defaults.on)),
             methods=tuple(m.upper() for m in data.get("methods", defaults.methods)),
+            until=tuple(until) if isinstance(until, list) else until,
+            interval=data.get("interval"),
         )
 
     def tls(self, data: dict[str, Any]) -> TlsSpec:
@@ -377,6 +390,17 @@ class _Builder:
                 if not path.is_file():
                     self.problem(f"multipart field {name!r}: file not found: {path}", f"{pointer}/{escape_pointer(name)}/file", "file paths are relative to the collection file")
 
+    def check_bytes_body(self, data: dict[str, Any], pointer: str) -> None:
+        from .predicates import bytes_literal
+
+        if "file" in data and "{{" not in str(data["file"]):
+            path = Path(self.base_dir) / str(data["file"])
+            if not path.is_file():
+                self.problem(f"body file not found: {path}", f"{pointer}/file", "file paths are relative to the collection file")
+        elif "file" not in data and "{{" not in str(next(iter(data.values()))) and not isinstance(bytes_literal(data), bytes):
+            kind = next(iter(data))
+            self.problem(f"the body is not valid {kind}", f"{pointer}/{kind}", "hex: pairs of hex digits (spaces allowed); base64: the standard alphabet")
+
     def schema_ref(self, value: Any, pointer: str) -> SchemaRef:
         loc = self.loc(pointer)
         if isinstance(value, dict):
@@ -385,6 +409,17 @@ class _Builder:
         return SchemaRef(path, fragment, None, self.base_dir, loc)
 
     def predicate(self, value: Any, pointer: str) -> Any:
+        from .assertions import is_predicate_list
+
+        if is_predicate_list(value):
+            for index, item in enumerate(value):
+                self.predicate(item, f"{pointer}/{index}")
+            return value
+        if isinstance(value, dict) and value and any(key in OPERATORS for key in value):
+            if "not" in value:
+                self.predicate(value["not"], f"{pointer}/not")
+            if "filters" in value:
+                check_filters(self, value["filters"], f"{pointer}/filters")
         if isinstance(value, dict) and value:
             ops = [key for key in value if key in OPERATORS]
             if ops and len(ops) != len(value):
@@ -436,9 +471,10 @@ class _Builder:
             out.append(Assertion("body", "", self.predicate(data["body"], f"{pointer}/body"), self.loc(f"{pointer}/body")))
         if "max_ms" in data:
             out.append(Assertion("max_ms", "", data["max_ms"], self.loc(f"{pointer}/max_ms")))
+        out.extend(extra_assertions(self, data, pointer))
         schema = self.schema_ref(data["schema"], f"{pointer}/schema") if "schema" in data else None
         events = self.events(data["events"], f"{pointer}/events") if "events" in data else None
-        return ExpectSpec(tuple(out), schema, events)
+        return ExpectSpec(tuple(out), schema, events, var_assertions(self, data, pointer))
 
     def events(self, data: dict[str, Any], pointer: str) -> EventsSpec:
         checks = []
@@ -469,8 +505,14 @@ class _Builder:
                 out.append(CaptureSpec(name, "json", spec, False, loc))
                 continue
             secret = bool(spec.get("secret", False))
-            source = next(key for key in ("json", "header", "regex", "status", "text", "event") if key in spec)
+            source = next(key for key in CAPTURE_SOURCES if key in spec)
             expr = spec[source]
+            filters = tuple(spec.get("filters") or ())
+            check_filters(self, filters, f"{child}/filters")
+            if source == "xpath":
+                from .loader_checks import check_xpath
+
+                check_xpath(self, str(expr), f"{child}/xpath")
             if source in ("json", "event"):
                 self.jsonpath(str(expr), f"{child}/{source}")
             elif source in ("regex", "header") and ("{{" in str(expr) or "{%" in str(expr)):
@@ -482,7 +524,7 @@ class _Builder:
                     self.problem(f"invalid regular expression: {exc}", f"{child}/regex")
             elif source == "text":  # the assembled text follows the request's expect.events.text_path
                 expr = (events or EventsSpec()).text_path
-            out.append(CaptureSpec(name, source, "" if isinstance(expr, bool) else str(expr), secret, loc))
+            out.append(CaptureSpec(name, source, "" if isinstance(expr, bool) else str(expr), secret, loc, filters, spec.get("attribute", "")))
         return tuple(out)
 
     def example(self, data: dict[str, Any], pointer: str) -> ExampleSpec:

@@ -17,7 +17,7 @@ Raw = Any  # a YAML value that may contain templates
 
 @dataclass(frozen=True)
 class AuthSpec:
-    """``bearer`` / ``basic`` / ``api_key`` / ``oauth2`` / ``none``; values are raw templates (``oauth2``: its mapping in ``value``)."""
+    """``bearer`` / ``basic`` / ``digest`` / ``api_key`` / ``oauth2`` / ``none``; values are raw templates (``oauth2``: its mapping in ``value``)."""
 
     kind: str
     token: Raw = None
@@ -38,6 +38,8 @@ class RetrySpec:
     max_delay: float | Raw = 30.0
     on: tuple[int | str, ...] = (429, 502, 503, 504, "transport")
     methods: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE")
+    until: str | tuple[str, ...] | None = None  # polling: "checks", or the expect keys whose failure is retried
+    interval: float | Raw | None = None  # a fixed wait between attempts, instead of the backoff
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ DEFAULT_STATUS_TARGET = "default"
 class Assertion:
     """One expectation: what it checks (``target``), the raw predicate and where it was written."""
 
-    kind: str  # status | header | json | body | max_ms
+    kind: str  # status | header | json | body | max_ms | bytes | xpath | url | redirects | http_version | cookie | var
     target: str
     predicate: Raw
     location: Location | None = None
@@ -94,6 +96,7 @@ class ExpectSpec:
     assertions: tuple[Assertion, ...] = ()
     schema: SchemaRef | None = None
     events: EventsSpec | None = None
+    vars: tuple[Assertion, ...] = ()  # checked after the request's captures
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class CaptureSpec:
     expr: str = ""
     secret: bool = False
     location: Location | None = None
+    filters: tuple[Any, ...] = ()
+    attribute: str = ""  # with source "cookie": which attribute, "" for the value
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ class ExampleSpec:
 
 @dataclass(frozen=True)
 class BodySpec:
-    """The request body: ``kind`` is json|form|multipart|raw, ``value`` the raw YAML."""
+    """The request body: ``kind`` is json|form|multipart|raw|bytes, ``value`` the raw YAML."""
 
     kind: str
     value: Raw
@@ -160,6 +165,8 @@ class RequestSpec:
     max_redirects: Raw = None
     max_response_bytes: Raw = None
     retries: RetrySpec | None = None
+    delay: Raw = None
+    http2: Raw = None
     stream: str = "auto"
     skip: Raw = None
     tags: tuple[str, ...] = ()
@@ -190,6 +197,7 @@ class CollectionSpec:
     max_redirects: Raw = None
     max_response_bytes: Raw = None
     retries: RetrySpec | None = None
+    http2: Raw = None
     tls: TlsSpec = field(default_factory=TlsSpec)
     pricing: dict[str, Any] | None = None  # paid APIs (runner/llm): the price table, the usage JSONPaths, the rate
     usage: dict[str, Any] | None = None

@@ -70,6 +70,8 @@ def check_collection(collection: CollectionSpec, scope: Scope, templates: Templa
                     problems.append(doc.problem(f"{request}: environment variable {env_name} is not set", pointer, f"export {env_name}=... before running"))
 
     data = doc.data
+    if not allow_outside_files:
+        problems.extend(_tls_files_outside_project(collection))
     check_templates(_walk(data, "", _NOT_TEMPLATES), "collection", set())
     collection_ok = not problems  # else every request would repeat the collection's problem when rendered
     wanted = set(range(len(collection.requests))) if selected is None else set(selected)
@@ -142,6 +144,26 @@ def _pointer_of(collection: CollectionSpec, spec: RequestSpec, message: str) -> 
         if key in collection.source.data:
             return f"/{key}"
     return request
+
+
+def _tls_files_outside_project(collection: CollectionSpec) -> list[Problem]:
+    """``verify: CA.pem`` and ``client_cert`` are files the collection names: inside the project, as uploads and schemas."""
+    from pathlib import Path
+
+    from .schemas import find_project_root
+
+    root = find_project_root(Path(collection.base_dir))
+    cert = collection.tls.client_cert
+    files = [("verify", collection.tls.verify)] if isinstance(collection.tls.verify, str) else []
+    if isinstance(cert, tuple):
+        files += [("client_cert/cert", cert[0]), ("client_cert/key", cert[1])]
+    elif cert is not None:
+        files.append(("client_cert", cert))
+    out = []
+    for key, path in files:
+        if not Path(path).resolve().is_relative_to(root):
+            out.append(collection.source.problem(f"{key.partition('/')[0]}: {path} is outside the project folder {root}", f"/{key}", "keep certificates inside the project, pass them with --ca-cert / --client-cert, or pass --allow-outside-files"))
+    return out
 
 
 def _uploads_outside_project(collection: CollectionSpec, spec: RequestSpec) -> list[Problem]:

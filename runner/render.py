@@ -65,6 +65,8 @@ class RenderedRequest:
     stream: str = "auto"
     assertions: list[tuple[Assertion, Any]] = field(default_factory=list)
     events: Any = None  # expect.events, rendered (an EventsSpec)
+    digest: tuple[str, str] | None = None  # auth: {digest: ...}, answered in http.send
+    http2: bool = False  # offer HTTP/2 (transport.py)
     oauth2: Any = None  # auth: oauth2, rendered (``oauth2.OAuth2Credentials``): the engine gets the token before sending
     name: str = ""  # the request's name (the --show pane titles a live stream with it)
 
@@ -165,9 +167,13 @@ def render_request(
     rendered_params = _pairs({name: render(value, values) for name, value in params.items()})
 
     headers: dict[str, tuple[str, str]] = {}
+    repeated: dict[str, list[str]] = {}  # a list value: the second and later lines of that header
     for source in (collection.headers, spec.headers):
         for name, value in source.items():
-            headers[name.lower()] = (name, _text(render(value, values)))
+            rendered = render(value, values)
+            items = rendered if isinstance(rendered, list) and rendered else [rendered]
+            headers[name.lower()] = (name, _text(items[0]))
+            repeated[name.lower()] = [_text(item) for item in items[1:]]
 
     auth = spec.auth or collection.auth
     oauth2 = None
@@ -177,17 +183,21 @@ def render_request(
         oauth2 = oauth2_credentials(auth.value, lambda value: templates.render_text(value, values), redactor)
     elif auth is not None:
         _apply_auth(auth, values, templates, headers, rendered_params, redactor)
-    for lower, (_, value) in headers.items():
+    for lower, (_, first) in headers.items():
         if lower in CREDENTIAL_HEADERS:
-            redactor.add(value)
-            scheme, _, credential = value.partition(" ")
-            if credential and scheme.lower() in ("bearer", "basic", "token"):
-                redactor.add(credential)
+            for value in (first, *repeated.get(lower, ())):
+                redactor.add(value)
+                scheme, _, credential = value.partition(" ")
+                if credential and scheme.lower() in ("bearer", "basic", "token"):
+                    redactor.add(credential)
 
     request = RenderedRequest(method=render_method(spec.method, values, templates), url=url, params=rendered_params, stream=spec.stream, oauth2=oauth2, name=spec.name)
     if spec.body is not None:
         _render_body(spec, render(spec.body.value, values), headers, request, collection.base_dir, options.allow_outside_files)
-    request.headers = list(headers.values())
+    request.headers = [line for lower, first in headers.items() for line in (first, *((first[0], more) for more in repeated.get(lower, ())))]
+    if auth is not None and auth.kind == "digest":
+        request.digest = (templates.render_text(auth.username, values), templates.render_text(auth.password, values))
+        redactor.add(request.digest[1])
 
     timeout = _first(spec.timeout, collection.timeout, values, templates)
     request.timeout = setting_number("timeout", timeout, MAX_TIMEOUT) if timeout is not None else (options.timeout or DEFAULT_TIMEOUT)
@@ -200,6 +210,12 @@ def render_request(
     request.proxy = _proxy(collection, options, values, templates, redactor)
     max_redirects = _first(spec.max_redirects, collection.max_redirects, values, templates)
     request.max_redirects = int(setting_number("max_redirects", max_redirects, 10_000, integer=True, zero=True)) if max_redirects is not None else DEFAULT_MAX_REDIRECTS
+    request.http2 = bool(_first(spec.http2, collection.http2, values, templates))
+    if request.http2:
+        import importlib.util
+
+        if importlib.util.find_spec("h2") is None:
+            raise TemplateError("http2: true needs the h2 package: pip install 'runner[http2]'")
     limit = _first(spec.max_response_bytes, collection.max_response_bytes, values, templates)
     request.max_response_bytes = int(setting_number("max_response_bytes", limit, 2**53, integer=True)) if limit is not None else (options.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES)
     _check_content_length(request)
@@ -346,6 +362,8 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
         request.form = _pairs(body)
     elif kind == "raw":
         request.content = _text(body).encode("utf-8")
+    elif kind == "bytes":
+        request.content = _body_bytes(body, base_dir, allow_outside)
     elif kind == "multipart":
         fields: list[tuple[str, str]] = []
         files: list[tuple[str, tuple[str, bytes, str]]] = []
@@ -371,6 +389,25 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
             request.files = [(name, (None, value.encode("utf-8"), None)) for name, value in fields]  # type: ignore[misc]
         if "content-type" in headers and headers["content-type"][1].lower().startswith("multipart/"):
             del headers["content-type"]  # httpx must set the boundary itself
+
+
+def _body_bytes(body: dict[str, Any], base_dir: str, allow_outside: bool) -> bytes:
+    """``body: {hex: ...} | {base64: ...} | {file: PATH}`` as the bytes to send."""
+    from .predicates import bytes_literal
+
+    ((kind, value),) = body.items()
+    if kind == "file":
+        path = Path(base_dir) / _text(value)
+        if not allow_outside and outside_project(base_dir, _text(value)):
+            raise TemplateError(f"body file {value} is outside the project folder (pass --allow-outside-files to allow it)")
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise TemplateError(f"body: cannot read {path}: {exc.strerror}") from None
+    data = bytes_literal({kind: _text(value)})
+    if not isinstance(data, bytes):
+        raise TemplateError(f"body: the {kind} text is not valid {kind}")
+    return data
 
 
 def _json_default(value: Any) -> Any:

@@ -62,6 +62,15 @@ def find_project_root(start: Path) -> Path:
     return start.parent if start.parent != start else start
 
 
+def describe_project_root(start: Path) -> str:
+    """The project folder of a collection in ``start`` and why it is that one, for ``validate`` and ``-v``."""
+    root = find_project_root(start)
+    for marker in (".git", "pyproject.toml"):
+        if (root / marker).exists():
+            return f"{root} (it holds {marker})"
+    return f"{root} (no .git or pyproject.toml above the collection: the parent of its folder)"
+
+
 class SchemaStore:
     """Loads, checks and caches schema validators for one run."""
 

@@ -86,7 +86,12 @@ def run_session(settings: RunSettings) -> int:
             server.serve_collections(plan.collections, plan.templates, {id(run.collection): run.scope for run in plan.runs})
         stdout = settings.stdout or sys.stdout
         inputs = [collection.path for collection in plan.collections] + [path for path in (settings.env_file, settings.data_file) if path]
-        file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout, inputs)
+        file_reporters, console_file = make_reporters(settings.reports, plan.redactor, stdout, inputs, allow_outside=settings.allow_outside_files)
+        if settings.verbose:
+            from .cli import _project_folders
+
+            for folder in _project_folders(plan.collections):
+                console_file.write(f"project folder: {folder}\n")
         tty = bool(getattr(console_file, "isatty", lambda: False)())
         from .explore import explorer_for
 

@@ -31,6 +31,7 @@ import httpx
 
 
 T = TypeVar("T")
+HTTP2_EXTENSION = "runner_http2"  # set on a request that offers HTTP/2 (``http2: true``)
 
 
 class Interrupts:
@@ -182,13 +183,16 @@ class RunTransport(httpx.AsyncBaseTransport):
         self._proxies = proxies if proxies is not None else ProxyRule()
         self._pools: dict[tuple[str, str | None], httpx.AsyncBaseTransport] = {}
 
-    def _pool(self, scheme: str, proxy: str | None = None) -> httpx.AsyncBaseTransport:
+    def _pool(self, scheme: str, proxy: str | None = None, http2: bool = False) -> httpx.AsyncBaseTransport:
         tls = scheme == "https"  # any other scheme goes to the plain pool, which rejects what it cannot send
-        key = ("https" if tls else "http", proxy)
+        http2 = http2 and tls  # HTTP/2 is offered by ALPN in the TLS handshake; plain http stays HTTP/1.1
+        key = ("https/2" if http2 else "https" if tls else "http", proxy)
         pool = self._pools.get(key)
         if pool is None:
             kind: Any = BlockingTransport if self._blocking else httpx.AsyncHTTPTransport
             settings: dict[str, Any] = {"verify": self._ssl_context() if tls else False, "limits": self._limits, "trust_env": False}
+            if http2:
+                settings["http2"] = True
             if proxy is not None:
                 from .proxy import httpx_proxy
 
@@ -197,11 +201,11 @@ class RunTransport(httpx.AsyncBaseTransport):
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the pool for its scheme and proxy (the proxy used is noted in its extensions)."""
+        """Send ``request`` through the pool for its scheme, proxy and HTTP version offer (``http2: true``); the proxy used is noted in its extensions."""
         url = request.url
         proxy = self._proxies.proxy_for(url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme), request.extensions.get("runner_proxy"))
         request.extensions["runner_proxy_used"] = proxy
-        return await self._pool(url.scheme, proxy).handle_async_request(request)
+        return await self._pool(url.scheme, proxy, bool(request.extensions.get(HTTP2_EXTENSION))).handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close every pool."""

@@ -117,6 +117,10 @@ class Explorer:
         if example is None:
             self.unsaved[(collection.path, spec.name)] = reason
             return
+        if "events" in example:  # the mock's pacing is the user's choice, not part of the answer: kept as written
+            written = _written_example(collection, spec.index)
+            if "event_delay_ms" in written:
+                example["event_delay_ms"] = written["event_delay_ms"]
         self.unsaved.pop((collection.path, spec.name), None)
         self.examples.setdefault(collection.path, {})[spec.index] = example
 
@@ -180,6 +184,16 @@ class Explorer:
         files |= {path for path in (self.settings.env_file, self.settings.data_file) if path}
         files |= {str(path) for path in self.plan.schemas.paths}
         self.state.files = {os.path.abspath(path) for path in files}
+
+
+def _written_example(collection: Any, index: int) -> dict[str, Any]:
+    """The request's ``example`` as written in the file (raw values), or ``{}``."""
+    data = collection.source.data if collection.source is not None else None
+    try:
+        example = data["requests"][index].get("example")
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return {}
+    return example if isinstance(example, dict) else {}
 
 
 def _raw_text(collection: Any) -> str | None:

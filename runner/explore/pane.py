@@ -22,14 +22,24 @@ from ..reports.console import Line, format_size
 
 MAX_LINES = 200  # a body longer than this is cut, with a count of the rest
 MAX_CHARS = 40_000
+MAX_PRETTY_BYTES = 2_000_000  # a larger JSON body is shown as it came (cut), not parsed to be indented
 _TEXT_TYPES = ("text/", "+json", "/json", "+xml", "/xml", "javascript", "x-www-form-urlencoded", "graphql", "yaml", "csv", "ndjson")
-# C0 and C1 controls but tab and newline, DEL, and the bidirectional overrides that can reorder what a reader sees
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls but tab and newline, DEL, line/paragraph separators, and the bidirectional
+# overrides and isolates that can reorder what a reader sees
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# a line GitHub Actions reads as a workflow command (``::error::``, ``##[group]``; leading blanks ignored)
+_COMMAND = re.compile(r"^([ \t]*)(:(?=:)|#(?=#\[))", re.MULTILINE)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters shown as escapes (``\\x1b``), never sent to the terminal."""
-    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+    """``text`` safe for a terminal and a CI log: controls shown as ``\\x1b``, a workflow-command line defused (``\\x3a:``)."""
+    text = _UNPRINTABLE.sub(_escaped, text)
+    return _COMMAND.sub(lambda match: match.group(1) + f"\\x{ord(match.group(2)):02x}", text)
 
 
 def format_head(status: int, http_version: str, headers: list[tuple[str, str]], redactor: Redactor) -> list[Line]:
@@ -66,7 +76,7 @@ def format_body(body: bytes, text: str, content_type: str, redactor: Redactor, m
     if is_binary(body, content_type):
         kind = content_type.split(";")[0].strip() or "unknown type"
         return [[(f"<binary body: {format_size(len(body))}, {printable(kind)}>", "dim")]]
-    data = _json_or_none(text, content_type)
+    data = _json_or_none(text, content_type) if len(body) <= MAX_PRETTY_BYTES else None
     if data is not None:
         shown = json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False)
         style = "json"
@@ -119,6 +129,7 @@ class Pane:
         self.redactor = redactor
         self.live = live  # --jobs > 1: streams are printed whole, after they end, not interleaved
         self._console: Any = None
+        self._last_char_newline = False
         self._streaming: dict[int, Any] = {}  # id(rendered request) -> [masker, whether a line of tokens is open]
         if color:
             from rich.console import Console
@@ -165,7 +176,10 @@ class Pane:
         if token is not None:
             shown = masker.feed(token)
             if shown:
-                self.write([(printable(shown), "")], end="")
+                at_line_start = not open_line or self._last_char_newline
+                text = printable(("\n" if at_line_start else "x") + shown)[1:]  # a line start inside the stream is still one
+                self.write([(text, "")], end="")
+                self._last_char_newline = shown.endswith("\n")
             state[1] = True
             return
         rest = masker.flush()

@@ -224,7 +224,7 @@ class _Importer:
             auth = self.auth(op["security"], target)
             if auth != target.auth:
                 request["auth"] = auth or "none"
-        self.body(op, request, target)
+        self.body(op, request, target, f"/paths/{_escape(path)}/{method}/requestBody", notes)
         self.responses(path, method, op, request, notes)
         if notes:
             target.notes[len(target.requests)] = notes
@@ -263,16 +263,22 @@ class _Importer:
             self.spec.warn(f"security scheme {scheme_name!r} ({kind} {scheme.get('scheme') or scheme.get('in') or ''}) has no runner equivalent: requests using it are sent without it")
         return None
 
-    def body(self, op: dict[str, Any], request: dict[str, Any], target: _Target) -> None:
-        body, _ = self.spec.follow(op.get("requestBody"), "")
+    def body(self, op: dict[str, Any], request: dict[str, Any], target: _Target, pointer: str, notes: list[str]) -> None:
+        body, pointer = self.spec.follow(op.get("requestBody"), pointer)
         chosen = _media(body.get("content") if isinstance(body, dict) else None)
         if chosen is None:
             return
         media_type, media = chosen
         has, value = _media_example(self.spec, media)
         schema = media.get("schema", {})
+        generated = sample(schema, self.spec.resolve)
         if not has:
-            value = sample(schema, self.spec.resolve)
+            value = generated
+        elif isinstance(schema, dict) and schema and re.match(r"^application/([\w.+-]*\+)?json", media_type):
+            fragment = f"{pointer}/content/{_escape(media_type)}/schema"
+            if self.check(fragment, value) and not self.check(fragment, generated):
+                notes.append("the spec's example request body does not match its schema; a generated minimal one is sent")
+                value = generated
         value = literal(value)  # the spec's text, never a template
         if re.match(r"^application/([\w.+-]*\+)?json", media_type):
             request["json"] = target.book.text(value) if isinstance(value, str) else _scrub(value, target.book)

@@ -133,7 +133,8 @@ class _Importer:
         self.warn(f"{kind or 'unknown'} auth has no runner equivalent: those requests are sent without it")
         return "none"
 
-    def walk(self, items: Any, files: list[_File], current: _File | None, tags: list[str], inherited: Any) -> None:
+    def walk(self, items: Any, files: list[_File], current: _File | None, tags: list[str], inherited: Any, events: list[Any]) -> None:
+        """Requests of a folder; ``events`` are the scripts of the collection and folders above (Postman runs them for each request)."""
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict):
                 continue
@@ -141,15 +142,16 @@ class _Importer:
             scope_auth = auth if auth is not None else inherited
             if isinstance(item.get("item"), list):  # a folder
                 name = str(item.get("name") or "folder")
+                folder_events = [*events, *(item.get("event") or [])]
                 if current is None:
                     folder_file = _File(name, _description(item.get("description")))
                     files.append(folder_file)
-                    self.walk(item["item"], files, folder_file, [], scope_auth)
+                    self.walk(item["item"], files, folder_file, [], scope_auth, folder_events)
                 else:
-                    self.walk(item["item"], files, current, [*tags, name], scope_auth)
+                    self.walk(item["item"], files, current, [*tags, name], scope_auth, folder_events)
                 continue
             target = current if current is not None else files[0]
-            self.request(item, target, tags, scope_auth)
+            self.request({**item, "event": [*events, *(item.get("event") or [])]} if events else item, target, tags, scope_auth)
 
     def request(self, item: dict[str, Any], target: _File, tags: list[str], auth: Any) -> None:
         raw = item.get("request")
@@ -309,21 +311,21 @@ class _Importer:
                 self.kept_names.append(f"{out['name']} ({event.get('listen')})")
                 continue
             result = convert_script([str(line) for line in exec_lines], _var)
-            expect: dict[str, Any] = {}
+            expect: dict[str, Any] = out.get("expect", {})  # several scripts (collection, folder, request) add up
             if result.status is not None:
                 expect["status"] = result.status
             if result.headers:
-                expect["headers"] = result.headers
+                expect["headers"] = {**expect.get("headers", {}), **result.headers}
             if result.json:
-                expect["json"] = {path: self.template(v) for path, v in result.json.items()}
+                expect["json"] = {**expect.get("json", {}), **{path: self.template(v) for path, v in result.json.items()}}
             if result.body:
-                expect["body"] = result.body
+                expect["body"] = {**expect.get("body", {}), **result.body}
             if result.max_ms is not None:
                 expect["max_ms"] = result.max_ms
             if expect:
                 out["expect"] = expect
             if result.captures:
-                out["capture"] = {name: ({"json": spec, "secret": True} if isinstance(spec, str) and is_credential_name(name) else spec) for name, spec in result.captures.items()}
+                out["capture"] = {**out.get("capture", {}), **{name: ({"json": spec, "secret": True} if isinstance(spec, str) and is_credential_name(name) else spec) for name, spec in result.captures.items()}}
                 target.captures |= set(result.captures)
             self.counts["checks"] += result.checks
             if result.kept:
@@ -415,7 +417,7 @@ def import_postman(path: Path, environments: list[Path], out_dir: Path, force: b
     importer.book.prefix = prefix
     title = str(data["info"].get("name") or path.stem)
     files = [_File(title, _description(data["info"].get("description")))]
-    importer.walk(data["item"], files, None, [], importer.auth(data.get("auth")) if data.get("auth") else None)
+    importer.walk(data["item"], files, None, [], importer.auth(data.get("auth")) if data.get("auth") else None, list(data.get("event") or []))
     files = [f for f in files if f.requests]
     if not files:
         raise InputError(f"{path}: the collection has no requests")

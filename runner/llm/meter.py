@@ -187,7 +187,7 @@ class PaidRun:
         self.tokens.expire(request.oauth2, ticket.token)
         return True
 
-    def account(self, collection: Any, request: Any, response: Any, json_body: Any, result: RequestResult) -> None:
+    def account(self, collection: Any, request: Any, response: Any, view: Any, result: RequestResult) -> None:
         """The request is done: its usage and cost go to ``result``, its cost (or worst case) to ``spent``."""
         ticket = self._tickets.pop(id(request), None)
         if ticket is None:
@@ -195,7 +195,12 @@ class PaidRun:
         self.reserved -= ticket.worst
         if ticket.worst:
             self._notify()
-        found = None if response is None else response_usage(self._usage.get(id(collection), UsageSpec()), json_body, response.events)
+        spec = self._usage.get(id(collection), UsageSpec())
+        found = None
+        if response is not None and response.events is not None:
+            found = response_usage(spec, None, response.events)
+        elif response is not None and "json" in result.content_type and (spec != UsageSpec() or "usage" in view.text):
+            found = response_usage(spec, view.json, None)  # parsed only when it may hold usage: a large body costs nothing more
         if found is None:
             self.spent += ticket.worst  # no usage reported: it may still have been billed
             return

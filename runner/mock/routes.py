@@ -96,7 +96,7 @@ class Route:
     @property
     def needs_auth(self) -> bool:
         """Whether a request must carry a credential."""
-        return self.auth is not None and self.auth.kind not in ("none", "oauth2")  # an OAuth2 token cannot be known: not checked
+        return self.auth is not None and self.auth.kind not in ("none", "oauth2", "digest")  # an OAuth2 token cannot be known, a Digest answer needs a challenge: not checked
 
     @property
     def title(self) -> str:

@@ -36,7 +36,7 @@ def parse_report_spec(text: str) -> tuple[str, str]:
     return fmt, path
 
 
-def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None = None, inputs: Iterable[str] = ()) -> tuple[list[Reporter], TextIO]:
+def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None = None, inputs: Iterable[str] = (), allow_outside: bool = False) -> tuple[list[Reporter], TextIO]:
     """The file reporters for ``--report`` options, and where the console report goes.
 
     When a report is written to stdout the console report moves to stderr.  Each
@@ -50,6 +50,8 @@ def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None =
     if len(to_stdout) > 1:
         raise UsageError(f"only one report can go to stdout ('-'), got {', '.join(to_stdout)}")
     _check_targets(parsed, inputs)
+    if not allow_outside:
+        _check_no_symlink_escape(parsed)
     reporters: list[Reporter] = []
     try:
         for fmt, path in parsed:
@@ -62,6 +64,25 @@ def make_reporters(specs: list[str], redactor: Redactor, stdout: TextIO | None =
             getattr(reporter, "discard", lambda: None)()
         raise
     return reporters, (sys.stderr if to_stdout else stdout)
+
+
+def _check_no_symlink_escape(parsed: list[tuple[str, str]]) -> None:
+    """A report path inside the project folder that a symlink (the file, or a folder on the way) leads outside of it is refused.
+
+    A cloned repository may hold ``reports -> ~/.config``: ``--report junit:reports/x.xml``
+    would then write there.  A path given outside the project is the user's own choice.
+    """
+    from pathlib import Path
+
+    from ..schemas import find_project_root
+
+    root = find_project_root(Path.cwd() / "x")
+    for fmt, path in parsed:
+        if path == "-":
+            continue
+        given = Path(os.path.abspath(path))
+        if given.is_relative_to(root) and not Path(os.path.realpath(path)).is_relative_to(root):
+            raise UsageError(f"--report {fmt}:{path} leads outside the project folder {root} through a symbolic link (to {os.path.realpath(path)}); pass --allow-outside-files to write there")
 
 
 def _check_targets(parsed: list[tuple[str, str]], inputs: Iterable[str]) -> None:

@@ -60,6 +60,8 @@ def format_annotations(document: Document, workspace: str | None = None) -> str:
         message = "\n".join([*failure_lines(request), f"{request['method']} {request['url']}"])
         rendered = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
         lines.append(f"::error {rendered}::{escape_data(message)}")
+    if document.get("stopped"):  # --budget or --max-requests: the reason the run exits 1
+        lines.append(f"::error title=runner stopped::{escape_data(document['stopped'])}")
     lines.append(f"::notice title=runner::{escape_data(summary_text(document))}")
     return "\n".join(lines) + "\n"
 

@@ -90,11 +90,19 @@ def test_a_cookie_set_on_a_redirect_goes_with_the_next_hop(run_cli: Any, write: 
     assert sent_cookies(server) == [("/login-then-me", None), ("/me", f"sess={SESSION}")]
 
 
-def test_a_cookie_header_in_the_request_wins_over_the_jar(run_cli: Any, write: Any, server: HTTPServer) -> None:
-    path = collection(write, server, "a", LOGIN_THEN_ME + "  - {name: own, url: /me, headers: {Cookie: own=1}}\n")
+def test_a_cookie_header_in_the_request_adds_to_the_jar_and_wins_on_a_name(run_cli: Any, write: Any, server: HTTPServer) -> None:
+    own = "  - {name: own, url: /me, headers: {Cookie: own=1; theme=light}}\n"
+    path = collection(write, server, "a", LOGIN_THEN_ME + own)
     result = run_cli("run", str(path))
     assert result.exit_code == 0, result.output
-    assert sent_cookies(server)[-1] == ("/me", "own=1")
+    assert sent_cookies(server)[-1] == ("/me", f"own=1; theme=light; sess={SESSION}")  # the jar's theme=dark gives way
+
+
+def test_a_request_cookie_header_is_kept_on_a_same_host_redirect(run_cli: Any, write: Any, server: HTTPServer) -> None:
+    path = collection(write, server, "a", "  - {name: own, url: /login-then-me, follow_redirects: true, headers: {Cookie: own=1}, expect: {status: 200}}\n")
+    result = run_cli("run", str(path))
+    assert result.exit_code == 0, result.output
+    assert sent_cookies(server) == [("/login-then-me", "own=1"), ("/me", f"own=1; sess={SESSION}")]
 
 
 def test_cookie_values_are_masked_in_every_output(run_cli: Any, write: Any, project: Path, server: HTTPServer) -> None:

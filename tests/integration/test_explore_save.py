@@ -59,6 +59,7 @@ requests:
     url: /text
     expect:
       body: {contains: hello}
+    capture: {greeting: {regex: "(world)", secret: true}}   # a secret the response itself gives
   - name: failing
     url: /echo
     expect: {status: 418}
@@ -66,6 +67,9 @@ requests:
     url: /stream
     expect:
       events: {done: true}
+    example:
+      events: ["old"]
+      event_delay_ms: 5   # the mock's pacing: kept
 """
 
 
@@ -148,12 +152,13 @@ def test_saved_examples_change_only_example_blocks_and_hold_no_secret(run_cli: A
     assert list(echoed["headers"].items()) == [("content-type", "application/json"), ("location", "/echo/req-8f1c")]  # no cookie, no echoed key, no date
     assert by_name["has an old example"]["example"]["status"] == 200 and "old" not in by_name["has an old example"]["example"]["json"]
     assert by_name["flow request"]["example"]["json"]["ok"] is True
-    assert by_name["plain text"]["example"]["body"] == "hello\nworld"
+    assert by_name["plain text"]["example"]["body"] == "hello\n{{ greeting }}"  # a captured secret is templated too
+    assert by_name["stream"]["example"]["event_delay_ms"] == 5
     assert by_name["stream"]["example"]["events"] == [{"choices": [{"delta": {"content": piece}}]} for piece in ("Com", "té", ".")]
     assert "example" not in by_name["failing"]
     # the workflow: validate checks the saved examples against expect, the mock serves them
     assert run_cli("validate", str(collection), env={"DEMO_KEY": TOKEN}).exit_code == 0
-    mocked = run_cli("run", str(collection), "--mock", "-k", "not failing", env={"DEMO_KEY": TOKEN})
+    mocked = run_cli("run", str(collection), "--mock", "-k", "not failing and not plain", env={"DEMO_KEY": TOKEN})  # plain: its secret capture finds a template
     assert mocked.exit_code == 0, mocked.output
     # saving the same answers again changes nothing
     again = run_cli("run", str(collection), "--save-examples", "-k", "not failing", env={"DEMO_KEY": TOKEN})

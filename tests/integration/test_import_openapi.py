@@ -151,3 +151,13 @@ def test_the_imported_collections_pass_against_runner_mock_of_the_same_spec(run_
         server.stop()
     assert ran.exit_code == 0, ran.output[-3000:]
     assert re.search(r"\b\d+ passed, 0 failed", ran.stdout)
+
+
+def test_a_request_body_example_that_contradicts_its_schema_is_replaced(run_cli: Any, project: Path) -> None:
+    spec = _spec()
+    spec["paths"]["/pets"]["post"]["requestBody"]["content"]["application/json"]["example"] = {"id": "seven"}
+    (project / "pets.json").write_text(json.dumps(spec))
+    assert run_cli("import", "openapi", "pets.json", "-o", "out", cwd=project).exit_code == 0
+    pets = (project / "out" / "pets.yaml").read_text()
+    assert "the spec's example request body does not match its schema" in pets and "id: seven" not in pets
+    assert "json:\n      id: 1\n      name: string" in pets

@@ -106,6 +106,9 @@ def test_a_collection_imports_validates_and_runs(version: str, run_cli: Any, pro
 def test_folders_become_files_when_no_capture_crosses_them(run_cli: Any, project: Path) -> None:
     data = _collection("https://shop.example.com")
     data["item"][0]["event"] = []
+    # scripts on the collection and a folder run for every request below them, as in Postman
+    data["event"] = [{"listen": "test", "script": {"exec": ["pm.test('fast', () => { pm.expect(pm.response.responseTime).to.be.below(900); });"]}}]
+    data["item"][1]["event"] = [{"listen": "test", "script": {"exec": ["pm.response.to.have.status(200);"]}}]
     (project / "c.json").write_text(json.dumps(data))
     env_file = {"name": "Shop Prod", "values": [{"key": "baseUrl", "value": "https://shop.example.com", "enabled": True}, {"key": "apiToken", "value": TOKEN, "type": "secret", "enabled": True}]}
     (project / "prod.json").write_text(json.dumps(env_file))
@@ -115,6 +118,8 @@ def test_folders_become_files_when_no_capture_crosses_them(run_cli: Any, project
     environment = (project / "out" / "environments" / "shop-prod.yaml").read_text()
     assert TOKEN not in environment and "apiToken: '{{ env.SHOP_API_TOKEN }}'" in environment and "- apiToken" in environment
     text = (project / "out" / "users.yaml").read_text()
+    assert text.count("max_ms: 900") == 4 and text.count("status: 200") == 4
+    assert (project / "out" / "shop-api.yaml").read_text().count("max_ms: 900") == 1
     assert "tags:\n    - Admin" in text and "files/report.pdf" in text and (project / "out" / "files" / "report.pdf").exists()
     env = {name: "x" * 12 for name in re.findall(r"\{\{ env\.(\w+) \}\}", "".join(p.read_text() for p in (project / "out").rglob("*.yaml")))}
     assert run_cli("validate", "out", "-e", "out/environments/shop-prod.yaml", env=env).exit_code == 0

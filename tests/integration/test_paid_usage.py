@@ -221,3 +221,34 @@ def test_bad_paid_settings_are_input_errors_naming_file_and_line(run_cli: Any, w
     assert result.exit_code == 2, result.output
     assert message in result.stderr and f"{file}:{line}" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_max_requests_stop_is_an_annotation_on_github(run_cli: Any, write: Any, project: Path) -> None:
+    collection, _ = budget_files(write, count=2)
+    result = run_cli("run", str(collection), "--mock", "--max-requests", "1", "--report", "github:annotations.txt", cwd=project)
+    assert result.exit_code == 1
+    assert "::error title=runner stopped::--max-requests 1 reached" in (project / "annotations.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--rate", "fast"], "", "--rate 'fast': not a rate (a rate is COUNT/UNIT: 5/s, 60/m"),
+        (["--budget", "1"], "", "--budget needs a price table"),
+    ],
+    ids=["bad-rate", "budget-without-prices"],
+)
+def test_bad_paid_options_are_usage_errors_and_nothing_is_sent(run_cli: Any, write: Any, project: Path, threaded_server: Any, args: list[str], env: str, message: str) -> None:
+    path = write("one.yaml", f"name: one\nrequests: [{{name: a, url: '{threaded_server.url_for('/a')}', json: {{model: m}}}}]\n")
+    result = run_cli("run", str(path), *args, cwd=project)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(threaded_server.log) == 0  # nothing sent
+
+
+def test_a_budget_over_tables_in_two_currencies_is_a_usage_error(run_cli: Any, write: Any, project: Path) -> None:
+    write("suite/a.yaml", "name: a\npricing: {currency: EUR, models: {m: {input: 1}}}\nrequests: [{name: a, url: 'http://127.0.0.1:9/'}]\n")
+    write("suite/b.yaml", "name: b\npricing: {currency: USD, models: {m: {input: 1}}}\nrequests: [{name: b, url: 'http://127.0.0.1:9/'}]\n")
+    result = run_cli("run", str(project / "suite"), "--budget", "1", cwd=project)
+    assert result.exit_code == 2
+    assert "the price tables use EUR, USD" in result.stderr

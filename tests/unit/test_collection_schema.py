@@ -219,7 +219,7 @@ INVALID = [
     pytest.param(_set("requests", 0, "expect", "status", to=[200, 600]), id="status-list-out-of-range"),
     pytest.param(_set("requests", 0, "expect", "json", "$.object", to={"gte": 1}), id="predicate-unknown-operator-gte"),
     pytest.param(_set("requests", 0, "expect", "json", "$.object", to={"gt": 1, "foo": 2}), id="predicate-mixed-keys"),
-    pytest.param(_set("requests", 0, "expect", "json", "$.object", to={"type": "float"}), id="predicate-bad-type-name"),
+    pytest.param(_set("requests", 0, "expect", "json", "$.object", to={"type": "double"}), id="predicate-bad-type-name"),
     pytest.param(_set("requests", 0, "expect", "json", "$.object", to={"length": {"greater": 1}}), id="predicate-length-bad-operator"),
     pytest.param(_set("requests", 0, "expect", "json", to={"data[0]": 1}), id="jsonpath-without-dollar"),
     pytest.param(_set("requests", 0, "capture", "first-model", to="$.a"), id="capture-name-with-dash"),

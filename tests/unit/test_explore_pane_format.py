@@ -70,3 +70,18 @@ def test_head_masks_credentials_and_escapes_controls(redactor: Redactor) -> None
 def test_printable_keeps_text_and_shows_controls() -> None:
     assert printable("tab\tand\nnew line é ✓") == "tab\tand\nnew line é ✓"
     assert printable("bell\x07 csi\x9b rtl\u202e") == "bell\\x07 csi\\x9b rtl\\u202e"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("::error file=x::forged", "\\x3a:error file=x::forged"),
+        ("ok\n  ::add-mask::v", "ok\n  \\x3a:add-mask::v"),
+        ("##[group]x", "\\x23#[group]x"),
+        ("a :: b", "a :: b"),
+        ("line\u2028sep", "line\\u2028sep"),
+    ],
+    ids=["command", "indented-command-on-a-later-line", "group", "mid-line", "line-separator"],
+)
+def test_printable_defuses_ci_workflow_commands(text: str, shown: str) -> None:
+    assert printable(text) == shown

@@ -167,3 +167,20 @@ def test_money_and_usage_text() -> None:
         "usage: b  1 request  1 in / 1 out tokens  cost unknown (no price)",
         "cost: 0.25 EUR (and 1 model without a price)",
     ]
+
+
+def test_the_environment_schema_describes_pricing_and_rate_as_the_collection_schema_does() -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    environment = json.loads((repo / "schemas/environment.schema.json").read_text())
+    collection = json.loads((repo / "schemas/collection.schema.json").read_text())
+    for name in ("pricing", "rate", "model_price"):
+        assert environment["$defs"][name] == collection["$defs"][name], name  # the loader checks environments with the collection's
+    shipped = yaml.safe_load((repo / "environments/mistral.yaml").read_text())
+    jsonschema.validate(shipped, environment)
+    assert shipped["pricing"]["currency"] and shipped["pricing"]["models"]["mistral-small-latest"]["output"] > 0
