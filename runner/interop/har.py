@@ -41,8 +41,10 @@ def _entries(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _is_static(entry: dict[str, Any]) -> bool:
-    mime = str(((entry.get("response") or {}).get("content") or {}).get("mimeType") or "").lower()
-    url = str((entry.get("request") or {}).get("url") or "")
+    response = entry.get("response") if isinstance(entry.get("response"), dict) else {}
+    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
+    mime, url = str(content.get("mimeType") or "").lower(), str(request.get("url") or "")
     return bool(_STATIC_TYPES.search(mime) or _STATIC_EXTENSIONS.search(urlsplit(url).path))
 
 
@@ -52,6 +54,7 @@ class _Converter:
         self.origin = ""
         self.names: set[str] = set()
         self.skipped = 0
+        self.malformed = 0
         self.notes: dict[int, list[str]] = {}
 
     def request(self, entry: dict[str, Any], index: int) -> dict[str, Any] | None:
@@ -168,7 +171,11 @@ def import_har(path: Path, out: str | None, include_all: bool, force: bool) -> l
         if not include_all and _is_static(entry):
             converter.skipped += 1
             continue
-        request = converter.request(entry, len(requests))
+        try:
+            request = converter.request(entry, len(requests))
+        except (TypeError, AttributeError, ValueError, KeyError):  # a malformed entry of a foreign file: the others still count
+            converter.malformed += 1
+            continue
         if request is not None:
             requests.append(request)
     if not seen:
@@ -178,6 +185,8 @@ def import_har(path: Path, out: str | None, include_all: bool, force: bool) -> l
     name = Path(out).stem if out and out != "-" else path.stem
     collection: dict[str, Any] = {"name": name, "vars": {"base_url": converter.origin}, "base_url": "{{ base_url }}", "requests": requests}
     header = [f"Imported from {path.name} (HAR) by `runner import har`: {len(requests)} request(s) in the order the browser sent them."]
+    if converter.malformed:
+        header.append(f"warning: {converter.malformed} entr(y/ies) of the HAR were malformed and left out.")
     if converter.skipped:
         header.append(f"{converter.skipped} static asset(s) (images, fonts, CSS, JavaScript, media) left out; --all keeps them.")
     if converter.book.vars:
@@ -185,4 +194,5 @@ def import_har(path: Path, out: str | None, include_all: bool, force: bool) -> l
         header.extend(f"  {note}" for note in converter.book.notes())
     emit(format_collection(Imported(converter.book.apply(collection), header, converter.notes)), out, force)
     summary = f"{len(requests)} request(s) imported, {converter.skipped} static asset(s) left out" + (f", wrote {out}" if out and out != "-" else "")
-    return [summary, *converter.book.notes()]
+    warnings = [f"warning: {converter.malformed} malformed entr(y/ies) left out"] if converter.malformed else []
+    return [*warnings, summary, *converter.book.notes()]

@@ -162,11 +162,12 @@ class _Importer:
         from ..schemas import SchemaStore
 
         self.store = SchemaStore(allow_outside_root=True)
-        self.replaced = self.dropped = 0
+        self.replaced = self.dropped = self.unserved = 0
 
     def target(self, tag: str) -> _Target:
         if tag not in self.targets:
-            info = next((t for t in self.spec.data.get("tags", []) or [] if isinstance(t, dict) and t.get("name") == tag), {})
+            tags = self.spec.data.get("tags") if isinstance(self.spec.data.get("tags"), list) else []
+            info = next((t for t in tags if isinstance(t, dict) and t.get("name") == tag), {})
             self.targets[tag] = _Target(info.get("x-displayName") or tag, str(info.get("description") or ""), book=SecretBook(self.prefix))
             self.targets[tag].auth = self.auth(self.spec.data.get("security"), self.targets[tag])
         return self.targets[tag]
@@ -179,8 +180,12 @@ class _Importer:
             shared = item.get("parameters", [])
             for method in METHODS:
                 operation = item.get(method)
-                if isinstance(operation, dict):
-                    self.operation(str(path), method, operation, shared)
+                if not isinstance(operation, dict):
+                    continue
+                try:
+                    self.operation(str(path), method, operation, shared if isinstance(shared, list) else [])
+                except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a malformed part of a foreign document
+                    self.spec.warn(f"{method.upper()} {path}: not converted, the operation is malformed ({type(exc).__name__}: {exc})")
 
     def operation(self, path: str, method: str, op: dict[str, Any], shared: Any) -> None:
         tags = [str(t) for t in op.get("tags") or [] if t] or ["default"]
@@ -246,7 +251,8 @@ class _Importer:
         if not security or security[0] == {}:
             return None  # no security, or optional security: send nothing
         requirement = security[0] if isinstance(security[0], dict) else {}
-        schemes = (self.spec.data.get("components") or {}).get("securitySchemes") or {}
+        components = self.spec.data.get("components") if isinstance(self.spec.data.get("components"), dict) else {}
+        schemes = components.get("securitySchemes") if isinstance(components.get("securitySchemes"), dict) else {}
         for scheme_name in requirement:
             scheme = self.spec.follow(schemes.get(scheme_name, {}), "")[0]
             if not isinstance(scheme, dict):
@@ -276,9 +282,11 @@ class _Importer:
             value = generated
         elif isinstance(schema, dict) and schema and re.match(r"^application/([\w.+-]*\+)?json", media_type):
             fragment = f"{pointer}/content/{_escape(media_type)}/schema"
-            if self.check(fragment, value) and not self.check(fragment, generated):
-                notes.append("the spec's example request body does not match its schema; a generated minimal one is sent")
-                value = generated
+            if self.check(fragment, value):
+                fitting = next((c for c in (generated, sample(schema, self.spec.resolve, examples=False)) if not self.check(fragment, c)), None)
+                if fitting is not None:
+                    notes.append("the spec's example request body does not match its schema; a generated minimal one is sent")
+                    value = fitting
         value = literal(value)  # the spec's text, never a template
         if re.match(r"^application/([\w.+-]*\+)?json", media_type):
             request["json"] = target.book.text(value) if isinstance(value, str) else _scrub(value, target.book)
@@ -337,7 +345,7 @@ class _Importer:
             return
         fragment = f"{pointer}/content/{_escape(media_type)}/schema"
         generated = sample(schema, self.spec.resolve)
-        candidates = ([value] if has else []) + [generated]
+        candidates = ([value] if has else []) + [generated, sample(schema, self.spec.resolve, examples=False)]
         problem = ""
         for index, candidate in enumerate(candidates):
             problem = self.check(fragment, candidate)
@@ -349,6 +357,12 @@ class _Importer:
                 request["expect"]["schema"] = f"{self.spec_ref}#{fragment}"
                 break
         else:
+            if not has and problem.startswith("the example does not match"):
+                # the schema is sound but no instance of ours fits it (a pattern, say): keep the check, write no example
+                self.unserved += 1
+                request["expect"]["schema"] = f"{self.spec_ref}#{fragment}"
+                notes.append(f"no example: the spec gives none and a generated one does not fit its schema ({problem.split(': ', 1)[1]}); write one for --mock")
+                return
             self.dropped += 1
             notes.append(f"expect.schema left out: {problem}")
             example["json"] = candidates[0]
@@ -379,7 +393,7 @@ def _scrub(value: Any, book: SecretBook) -> Any:
 
 
 def _base_url(data: dict[str, Any]) -> str:
-    servers = data.get("servers") or [{}]
+    servers = data.get("servers") if isinstance(data.get("servers"), list) and data.get("servers") else [{}]
     server = servers[0] if isinstance(servers[0], dict) else {}
     url = str(server.get("url") or "http://localhost")
     for name, variable in (server.get("variables") or {}).items():
@@ -439,8 +453,11 @@ def import_openapi(spec_path: Path, out_dir: Path, force: bool) -> list[str]:
         notes.append(f"warning: ... and {len(importer.spec.warnings) - 20} more")
     envs = sorted({n for t in importer.targets.values() for n in t.book.env_names.values()})
     summary = f"wrote {len(written)} collection(s) with {count} request(s) to {out_dir}"
-    if importer.replaced or importer.dropped:
-        summary += f"; {importer.replaced} spec example(s) did not match their schema and were replaced by generated ones, {importer.dropped} schema check(s) left out (see the comments above those requests)"
+    if importer.replaced or importer.dropped or importer.unserved:
+        summary += (
+            f"; {importer.replaced} spec example(s) did not match their schema and were replaced by generated ones, {importer.dropped} schema check(s) left out,"
+            f" {importer.unserved} response(s) without an example (see the comments above those requests)"
+        )
     notes.append(summary)
     notes.extend(f"export {name}=...   # a secret the collections read" for name in envs)
     return notes

@@ -151,7 +151,10 @@ class _Importer:
                     self.walk(item["item"], files, current, [*tags, name], scope_auth, folder_events)
                 continue
             target = current if current is not None else files[0]
-            self.request({**item, "event": [*events, *(item.get("event") or [])]} if events else item, target, tags, scope_auth)
+            try:
+                self.request({**item, "event": [*events, *(item.get("event") or [])]} if events else item, target, tags, scope_auth)
+            except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a malformed item of a foreign file
+                self.warn(f"item {str(item.get('name'))!r}: not converted, it is malformed ({type(exc).__name__}: {exc})")
 
     def request(self, item: dict[str, Any], target: _File, tags: list[str], auth: Any) -> None:
         raw = item.get("request")
@@ -163,6 +166,10 @@ class _Importer:
             out["description"] = about
         out["method"] = str(request_data.get("method") or "GET").upper()
         url, params = self.url(request_data.get("url"))
+        if url in ("http://", "/", ""):
+            target.names.discard(out["name"])
+            self.warn(f"request {out['name']!r} has no URL: left out")
+            return
         out["url"] = url
         if params:
             out["params"] = params

@@ -13,9 +13,11 @@ from typing import Any
 
 from ..errors import Location, Problem
 
-DEFAULT_INPUT_PATHS = ("$.usage.prompt_tokens", "$.usage.input_tokens")  # chat/embeddings; the Responses API
-DEFAULT_OUTPUT_PATHS = ("$.usage.completion_tokens", "$.usage.output_tokens")
-DEFAULT_MODEL_PATHS = ("$.model",)
+# OpenAI-compatible chat and embeddings; OpenAI's Responses API and Anthropic (input_tokens / output_tokens,
+# and Anthropic's message_start event); Gemini's usageMetadata
+DEFAULT_INPUT_PATHS = ("$.usage.prompt_tokens", "$.usage.input_tokens", "$.message.usage.input_tokens", "$.usageMetadata.promptTokenCount")
+DEFAULT_OUTPUT_PATHS = ("$.usage.completion_tokens", "$.usage.output_tokens", "$.usageMetadata.candidatesTokenCount")
+DEFAULT_MODEL_PATHS = ("$.model", "$.message.model", "$.modelVersion")
 _UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)?\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 

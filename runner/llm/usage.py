@@ -1,11 +1,12 @@
-"""Token usage from a response: the ``usage`` object of a JSON body, or of the last streamed chunk that carries one.
+"""Token usage from a response: the ``usage`` object of a JSON body, or of the last streamed chunks that carry it.
 
 Where the numbers are is a collection's ``usage`` setting (``settings.UsageSpec``):
 JSONPaths tried in order, defaulting to what OpenAI-compatible APIs send
-(``$.usage.prompt_tokens`` / ``$.usage.completion_tokens``, or ``input_tokens`` /
-``output_tokens``, and ``$.model``).  A stream sends ``"usage": null`` on every
-chunk but the last (Mistral, OpenAI with ``stream_options.include_usage``), so
-the chunks are read from the end.
+(``$.usage.prompt_tokens`` / ``$.usage.completion_tokens``, ``$.model``), and
+the shapes of OpenAI's Responses API, Anthropic and Gemini.  A stream sends
+``"usage": null`` on every chunk but the last (Mistral, OpenAI with
+``stream_options.include_usage``), and Anthropic counts input and output in
+different events, so each count is taken from the last event that has it.
 """
 
 from __future__ import annotations
@@ -53,13 +54,15 @@ def model_of(document: Any, spec: UsageSpec) -> str:
 def response_usage(spec: UsageSpec, body: Any, events: list[Any] | None) -> tuple[str, int, int] | None:
     """``(model, input, output)`` from a parsed JSON body or from a stream's events (the last chunk with usage)."""
     if events is not None:
-        documents = [event.json for event in reversed(events)]
-        for document in documents:
-            found = usage_of(document, spec)
-            if found is not None:
-                model = model_of(document, spec) or next((name for name in map(lambda d: model_of(d, spec), documents) if name), "")
-                return model, found[0], found[1]
-        return None
+        # from the end: the last event that counts input, and the last that counts output (the same one for
+        # OpenAI and Mistral; Anthropic counts input in message_start and output in the last message_delta)
+        documents = [document for document in (event.json for event in reversed(events)) if isinstance(document, (dict, list))]
+        tokens_in = next((value for value in (_tokens(_first(spec.input, document)) for document in documents) if value is not None), None)
+        tokens_out = next((value for value in (_tokens(_first(spec.output, document)) for document in documents) if value is not None), None)
+        if tokens_in is None and tokens_out is None:
+            return None
+        model = next((name for name in (model_of(document, spec) for document in documents) if name), "")
+        return model, tokens_in or 0, tokens_out or 0
     found = usage_of(body, spec)
     return None if found is None else (model_of(body, spec), found[0], found[1])
 

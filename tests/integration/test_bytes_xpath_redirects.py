@@ -259,3 +259,26 @@ def test_brotli_and_zstd_bodies_are_checked_decoded(run_cli: Any, write: Any, ba
     request = f"  - name: {coding}\n    url: /{coding}\n    expect: {{headers: {{Content-Encoding: {coding}}}, sha256: '{digest}', json: {{$.name: Comté}}}}\n"
     result = run_requests(run_cli, write, base, request)
     assert result.exit_code == 0, result.output
+
+
+def test_validate_checks_examples_by_bytes_and_xpath_and_leaves_transport_checks_to_runs(run_cli: Any, write: Any) -> None:
+    body = "<r><x>1</x></r>"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    requests = f"""\
+  - name: a
+    url: /a
+    expect:
+      bytes: {{length: {len(body)}}}
+      sha256: '{digest}'
+      xpath: {{"//x": "1"}}
+      url: {{endswith: /a}}
+      http_version: HTTP/1.1
+      redirects: {{length: 0}}
+    example: {{body: "{body}", headers: {{Content-Type: application/xml}}}}
+"""
+    path = write("c.yaml", f"name: c\nbase_url: https://api.example.com\nrequests:\n{requests}")
+    assert run_cli("validate", str(path)).exit_code == 0
+    assert run_cli("run", str(path), "--mock").exit_code == 0
+    write("c.yaml", path.read_text().replace('"//x": "1"', '"//x": "2"'))
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2 and "the example fails xpath //x: expected \"2\", got \"1\"" in result.stderr

@@ -194,3 +194,26 @@ requests:
 """)
         result = run_cli("run", str(path))
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "expect, message, hint",
+    [
+        ("{cookies: {sid: {vaule: x}}}", "requests[0].expect.cookies.sid: unknown key 'vaule'", "did you mean 'value'?"),
+        ("{xpath: {'//a': {startwith: x}}}", "unknown key 'startwith'", "did you mean 'startswith'?"),
+        ("{status: {gte: 500}}", "requests[0].expect.status", "{ge: 500}"),
+        ("{redirects: [{statu: 301}]}", "unknown key 'statu'", "did you mean 'status'?"),
+    ],
+    ids=["cookie-attribute", "predicate-look-alike", "status-operator", "hop-key"],
+)
+def test_typos_in_the_new_keys_are_named(run_cli: Any, write: Any, expect: str, message: str, hint: str) -> None:
+    path = write("c.yaml", f"name: c\nrequests:\n  - name: r\n    url: http://127.0.0.1:9/\n    expect: {expect}\n")
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2 and message in result.stderr and hint in result.stderr, result.stderr
+
+
+def test_polling_and_delay_typos_are_input_errors(run_cli: Any, write: Any) -> None:
+    path = write("c.yaml", "name: c\nrequests:\n  - name: r\n    url: http://127.0.0.1:9/\n    delay: 5 seconds\n    retries: {until: check, count: 2}\n")
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2
+    assert "requests[0].delay" in result.stderr and "requests[0].retries.until" in result.stderr

@@ -140,3 +140,35 @@ def test_sigterm_while_watching_exits_130(project: Path, httpserver: HTTPServer)
         code = watched.stop(signal.SIGTERM)
     assert code == 130, watched.output
     assert "Traceback" not in watched.output and watched.output.rstrip().endswith("interrupted")
+
+
+def test_on_a_terminal_each_run_starts_on_a_clear_screen(project: Path, httpserver: HTTPServer) -> None:
+    """In-process, on a fake terminal: the screen is cleared before a run; a stop event ends the watch."""
+    import io
+
+    from runner.explore.watch import CLEAR, watch_session
+    from runner.session import RunSettings
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    httpserver.expect_request("/ping").respond_with_json({"ok": True})
+    path = project / "p.yaml"
+    path.write_text(f"name: p\nbase_url: {httpserver.url_for('')}\nrequests:\n  - name: ping\n    url: /ping\n")
+    screen, stop, errors = Terminal(), threading.Event(), []
+    settings = RunSettings(paths=[str(path)], stdout=screen, color=False)
+    worker = threading.Thread(target=lambda: errors.append(watch_session(settings, errors.append, stop)))
+    worker.start()
+    deadline = time.monotonic() + DEADLINE
+    while "[watch] watching" not in screen.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    path.write_text(path.read_text() + "# saved\n")
+    while screen.getvalue().count("[watch] watching") < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    worker.join(DEADLINE)
+    assert errors == [130]
+    output = screen.getvalue()
+    assert output.startswith(CLEAR) and output.count(CLEAR) == 2
+    assert output.split(CLEAR)[2].startswith("[watch] change seen: running again")

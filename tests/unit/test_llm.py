@@ -184,3 +184,14 @@ def test_the_environment_schema_describes_pricing_and_rate_as_the_collection_sch
     shipped = yaml.safe_load((repo / "environments/mistral.yaml").read_text())
     jsonschema.validate(shipped, environment)
     assert shipped["pricing"]["currency"] and shipped["pricing"]["models"]["mistral-small-latest"]["output"] > 0
+
+
+def test_other_providers_usage_shapes_are_read_by_default() -> None:
+    anthropic = [
+        Event(0, '{"type": "message_start", "message": {"model": "claude-x", "usage": {"input_tokens": 25, "output_tokens": 1}}}'),
+        Event(1, '{"type": "content_block_delta", "delta": {"text": "hi"}}'),
+        Event(2, '{"type": "message_delta", "usage": {"output_tokens": 15}}'),
+    ]
+    assert response_usage(UsageSpec(), None, anthropic) == ("claude-x", 25, 15)
+    gemini = {"modelVersion": "gemini-x", "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 30, "totalTokenCount": 38}}
+    assert response_usage(UsageSpec(), gemini, None) == ("gemini-x", 8, 30)
