@@ -41,7 +41,8 @@ class ResponseView:
         """The parsed body, or ``MISSING`` (with ``json_error`` set) when it is not JSON."""
         if self._json is _NOT_JSON:
             try:
-                self._json = parse_json(self.text) if self.text.strip() else MISSING
+                text = self.text
+                self._json = parse_json(text) if text and not text.isspace() else MISSING  # not strip(): a copy of the body
                 if self._json is MISSING:
                     self.json_error = "the body is empty"
             except ValueError as exc:

@@ -300,7 +300,8 @@ async def _run_request(
             result.attempts.append(Attempt(attempt, response.status, response.elapsed_ms))
             delay = _retry_delay(retry, request.method, attempt, response=response)
             if delay is None and retry is not None and retry.until is not None:  # polling: again while the checks fail
-                polled = check_response(spec, request, _view(response), response, context)
+                polled_view = _view(response)
+                polled = check_response(spec, request, polled_view, response, context) + _capture_probes(spec.captures, polled_view)
                 if still_waiting(retry, polled):
                     delay = poll_delay(retry, attempt)
         except TransportError as exc:
@@ -358,6 +359,22 @@ def _view(response: HttpResponse) -> ResponseView:
         response.status, response.headers, response.text, response.elapsed_ms, events=response.events,
         body=response.body, url=response.url, http_version=response.http_version, hops=getattr(response, "hops", []),
     )
+
+
+def _capture_probes(captures: tuple[CaptureSpec, ...], view: ResponseView) -> list[CheckResult]:
+    """A failed check for each capture that would find nothing in ``view`` (polling waits for them too); nothing is stored."""
+    from .filters import FilterError
+    from .targets import TargetError
+
+    out = []
+    for capture in captures:
+        try:
+            found = extract(capture, view) is not MISSING
+        except (FilterError, TargetError):
+            found = False
+        if not found:
+            out.append(CheckResult("capture", capture.name, False, location=capture.location))
+    return out
 
 
 def check_vars(spec: RequestSpec, scope: Scope, templates: Templates) -> list[CheckResult]:

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from .templating import Templates
 
 DONE = "[DONE]"
+# The event log of one response is bounded (docs/streaming.md): past either cap the stream is not
+# read further and the request fails saying so, as a body over max_response_bytes does.
+MAX_EVENTS = 100_000
+MAX_EVENT_DATA_BYTES = 32 * 1024 * 1024  # the data of every event kept, together (characters)
 DEFAULT_TEXT_PATH = EventsSpec.text_path
 MAX_REPORTED = 10  # failing events reported one by one; the rest are counted in one line
 SNIPPET_CHARS = 240
@@ -58,7 +62,8 @@ class EventStreamParser:
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._line = ""  # the current line, its end not seen yet
+        self._line = ""  # the current line, its end not seen yet (after _pieces are joined)
+        self._pieces: list[str] = []  # parts of the current line from earlier reads: joined once, at its end (linear)
         self._data: list[str] = []
         self._event = ""
         self._fields: list[str] = []  # the lines of the event being read, to report it if the stream stops
@@ -74,6 +79,7 @@ class EventStreamParser:
     def finish(self) -> str:
         """End of stream: the text of an event left without its blank line (``""`` if none); it is not dispatched."""
         self._feed_text(self._decoder.decode(b"", final=True))
+        self._line, self._pieces = "".join(self._pieces), []
         lines = list(self._fields)
         if self._line and not self._line.startswith(":"):
             lines.append(self._line)
@@ -93,13 +99,17 @@ class EventStreamParser:
         out = []
         start = 0
         for match in _EOL.finditer(text):
-            line = self._line + text[start:match.start()]
-            self._line = ""
+            if self._pieces:
+                line = "".join(self._pieces) + text[start:match.start()]
+                self._pieces = []
+            else:
+                line = text[start:match.start()]
             start = match.end()
             message = self._process(line)
             if message is not None:
                 out.append(message)
-        self._line += text[start:]
+        if start < len(text):
+            self._pieces.append(text[start:])  # appending to one growing string would copy it at every read
         return out
 
     def _process(self, line: str) -> Message | None:
@@ -171,6 +181,8 @@ class EventLog:
         """Whether the stream ended with ``data: [DONE]`` (no event after it)."""
         return self.done_after == len(self.events)
 
+    data_size: int = 0  # characters of data kept, for MAX_EVENT_DATA_BYTES
+
     def add(self, message: Message, ms: float) -> None:
         """Record one dispatched event that arrived ``ms`` after the request started."""
         if message.data.strip() == DONE:
@@ -178,7 +190,16 @@ class EventLog:
             return
         if self.first_ms is None:
             self.first_ms = ms
+        self.data_size += len(message.data)
         self.events.append(Event(len(self.events), message.data, message.event, message.id, ms))
+
+    def over_limit(self) -> str:
+        """Why the log holds as much as it may (``""`` while it does not)."""
+        if len(self.events) >= MAX_EVENTS:
+            return f"the stream sent more than {MAX_EVENTS} events: reading stopped there"
+        if self.data_size > MAX_EVENT_DATA_BYTES:
+            return f"the events' data passed {MAX_EVENT_DATA_BYTES} characters: reading stopped there"
+        return ""
 
 
 def read_events(data: bytes) -> EventLog:
@@ -218,7 +239,7 @@ class StreamReader:
         log = EventLog()
         raw: list[bytes] = []
         size = 0
-        cause = ""
+        cause = capped = ""
         truncated = False
         if self.listener is not None:
             self.listener.stream_started(request, response)
@@ -234,9 +255,13 @@ class StreamReader:
                     log.add(message, (time.perf_counter() - started) * 1000)
                     if self.listener is not None and len(log.events) > count:
                         self.listener.stream_event(request, log.events[-1])
+                capped = log.over_limit()
+                if capped:  # a failed "complete stream" check (stream_error), not a truncated body
+                    break
         except httpx.HTTPError as exc:
             cause = describe_transport_error(exc, request.timeout)
-        log.unfinished = "" if truncated else parser.finish()
+        log.unfinished = "" if truncated or capped else parser.finish()
+        cause = cause or capped
         result = HttpResponse(
             status=response.status_code,
             headers=response.headers,

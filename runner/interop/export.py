@@ -152,11 +152,12 @@ class _Exporter:
             lines.append("var jsonData = pm.response.json();")
         for path, predicate in json_checks.items():
             accessor = _accessor(path)
-            assertion = _assertion(predicate)
-            if accessor is None or assertion is None:
+            assertions = _assertions(predicate)
+            if accessor is None or assertions is None:
                 self.warn(f"request {request.get('name')!r}: the check {path}: {predicate!r} has no simple Postman form: left out")
                 continue
-            lines.append(f"pm.test({json.dumps(path)}, function () {{ pm.expect(jsonData{accessor}).{assertion}; }});")
+            body = " ".join(f"pm.expect(jsonData{accessor}{suffix}).{assertion};" for suffix, assertion in assertions)
+            lines.append(f"pm.test({json.dumps(path)}, function () {{ {body} }});")
         for name, spec in captures.items():
             path = spec if isinstance(spec, str) else spec.get("json")
             accessor = _accessor(path) if path else None
@@ -192,20 +193,33 @@ def _accessor(path: str) -> str | None:
     return rest
 
 
-def _assertion(predicate: Any) -> str | None:
+_FORMS = {"eq": "to.eql", "ne": "to.not.eql", "gt": "to.be.above", "ge": "to.be.at.least", "lt": "to.be.below", "le": "to.be.at.most", "contains": "to.include", "not_contains": "to.not.include", "in": "to.be.oneOf"}
+
+
+def _assertions(predicate: Any) -> list[tuple[str, str]] | None:
+    """A predicate as chai assertions: (accessor suffix, assertion) pairs, one per operator; ``None`` if one has no form."""
     if not isinstance(predicate, dict):
-        return f"to.eql({json.dumps(predicate)})"
-    if len(predicate) != 1:
-        return None
-    (operator, value), = predicate.items()
-    forms = {"eq": "to.eql", "ne": "to.not.eql", "gt": "to.be.above", "ge": "to.be.at.least", "lt": "to.be.below", "le": "to.be.at.most", "contains": "to.include", "not_contains": "to.not.include", "in": "to.be.oneOf", "length": "to.have.lengthOf"}
-    if operator in forms and not isinstance(value, dict):
-        return f"{forms[operator]}({json.dumps(value)})"
-    if operator == "exists":
-        return "to.exist" if value else "to.not.exist"
-    if operator == "type" and value in ("string", "number", "object", "array", "boolean"):
-        return f"to.be.a({json.dumps(value)})"
-    return None
+        return [("", f"to.eql({json.dumps(predicate)})")]
+    out: list[tuple[str, str]] = []
+    for operator, value in predicate.items():
+        if operator in _FORMS and not isinstance(value, dict):
+            out.append(("", f"{_FORMS[operator]}({json.dumps(value)})"))
+        elif operator == "exists":
+            out.append(("", "to.exist" if value else "to.not.exist"))
+        elif operator == "type" and value in ("string", "number", "object", "array", "boolean"):
+            out.append(("", f"to.be.a({json.dumps(value)})"))
+        elif operator == "length" and isinstance(value, int):
+            out.append(("", f"to.have.lengthOf({value})"))
+        elif operator == "length" and isinstance(value, dict):
+            inner = _assertions(value)
+            if inner is None:
+                return None
+            out.extend((".length", assertion) for _, assertion in inner)
+        elif operator == "matches" and isinstance(value, str):
+            out.append(("", f"to.match(new RegExp({json.dumps(value)}))"))
+        else:
+            return None
+    return out
 
 
 def export_postman(paths: list[str], out: Path, force: bool) -> list[str]:

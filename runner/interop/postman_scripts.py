@@ -221,13 +221,19 @@ class _Converter:
             predicate = {"exists": not negated}
         elif chain in _OPERATORS and argument is not None:
             operator = _OPERATORS[chain]
-            value = _literal(argument)
+            regexp = re.fullmatch(r"new RegExp\(\s*(" + _STRING + r")\s*\)|/((?:[^/\\\n]|\\.)+)/", argument.strip())
+            value = (_literal(regexp.group(1)) if regexp.group(1) else regexp.group(2)) if operator == "matches" and regexp else _literal(argument)
             if negated:
                 operator = {"eq": "ne", "contains": "not_contains"}.get(operator) or _fail()
             predicate = value if operator == "eq" and not isinstance(value, dict) else {operator: value}
         else:
             raise _NotConverted
+        if kind == "json" and where.endswith(".length") and where != "$.length":  # pm.expect(a.b.length): the length of $.a.b
+            where, predicate = where[: -len(".length")], {"length": predicate}
         if kind == "json":
+            previous = self.result.json.get(where)
+            if isinstance(previous, dict) and isinstance(predicate, dict) and not set(previous) & set(predicate):
+                predicate = {**previous, **predicate}  # several assertions on one value: all must hold
             self.result.json[where] = predicate
         elif kind == "body":
             self.result.body.update(predicate if isinstance(predicate, dict) else {"eq": predicate})

@@ -217,3 +217,16 @@ def test_polling_and_delay_typos_are_input_errors(run_cli: Any, write: Any) -> N
     result = run_cli("validate", str(path))
     assert result.exit_code == 2
     assert "requests[0].delay" in result.stderr and "requests[0].retries.until" in result.stderr
+
+
+def test_polling_waits_for_a_capture_too(run_cli: Any, write: Any, base: str, app: CheckApp) -> None:
+    requests = """\
+  - name: job
+    url: /job
+    retries: {until: checks, count: 5, interval: 0}
+    capture:
+      done: {json: $.status, filters: [{regex: "^(SUCCESS)$"}]}
+"""
+    result = run_requests(run_cli, write, base, requests)
+    assert result.exit_code == 0, result.output
+    assert app.polls == 3 and "(3 attempts)" in result.stdout

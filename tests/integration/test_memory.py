@@ -45,3 +45,29 @@ def test_a_double_gzip_bomb_costs_no_more_than_the_cap(project: Path, write: Any
         peak, output = peak_rss("run", "bomb.yaml", cwd=project)
     assert "exit=1" in output and "larger than max_response_bytes (4194304 bytes)" in output, output
     assert peak < 120 * MIB, f"peak RSS {peak / MIB:.0f} MiB for a 4 MiB cap"
+
+
+def _many_events(count: int) -> Any:
+    """A raw-socket handler streaming ``count`` tiny events (the wire holds 9 bytes an event)."""
+    from fault_servers import Connection
+
+    def handler(conn: Connection) -> None:
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+        block = b"data: x\n\n" * 10_000
+        for _ in range(count // 10_000):
+            if not conn.send(block):
+                return
+        conn.sock.close()
+
+    return handler
+
+
+def test_a_flood_of_small_events_is_capped(project: Path, write: Any) -> None:
+    from runner.streaming import MAX_EVENTS
+
+    with serve(_many_events(1_000_000)) as server:
+        write("sse.yaml", f"name: sse\nrequests:\n  - {{name: flood, url: '{server.url}/x'}}\n")
+        peak, output = peak_rss("run", "sse.yaml", cwd=project)
+    assert "exit=1" in output and f"more than {MAX_EVENTS} events" in output, output
+    assert peak < 160 * MIB, f"peak RSS {peak / MIB:.0f} MiB for 1,000,000 events"

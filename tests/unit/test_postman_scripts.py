@@ -73,3 +73,17 @@ def test_a_kept_script_shows_no_credential(text: str) -> None:
     assert "****" in masked
     for secret in ("abcd1234efgh", "hunter2hunter2", "abcdefgh12345678", "sk-proj-abcdefghijklmnopqrstuvwx"):
         assert secret not in masked
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("pm.expect(pm.response.json().items.length).to.be.above(0)", {"json": {"$.items": {"length": {"gt": 0}}}}),
+        ("pm.expect(pm.response.json().a).to.match(/^ab+c$/)", {"json": {"$.a": {"matches": "^ab+c$"}}}),
+        ('pm.expect(pm.response.json().a).to.match(new RegExp("^x\\\\d"))', {"json": {"$.a": {"matches": "^x\\d"}}}),
+        ("pm.test('t', () => { pm.expect(pm.response.json().s).to.be.a('string'); pm.expect(pm.response.json().s.length).to.be.above(2); })", {"json": {"$.s": {"type": "string", "length": {"gt": 2}}}}),
+    ],
+    ids=["length-of", "regex-literal", "new-regexp", "two-assertions-one-value"],
+)
+def test_what_the_exporter_writes_converts_back(line: str, expected: dict[str, Any]) -> None:
+    assert _convert(line) == expected
