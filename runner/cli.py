@@ -19,6 +19,17 @@ from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _Finite(click.FloatRange):
+    """A ``FloatRange`` that also refuses ``nan`` and ``inf`` (float() takes them; a NaN bound compares false with everything)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        """The number, or click's usage error (exit 2) for ``nan``/``inf``."""
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 
 def _variables_options(func: F) -> F:
     func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats collection vars, environment and data rows). VALUE is JSON when it parses and reads back as typed (5, true, [1, 2]); else text (12e45, 007, 1.10 stay text).")(func)
@@ -104,14 +115,14 @@ def main() -> None:
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV or JSON data file: the collection runs once per row.")
 @click.option("--iterations", type=click.IntRange(min=1), default=1, show_default=True, help="Run every collection N times.")
 @click.option("--shard", metavar="K/N", help="Run only shard K of N: a stable, balanced share of the collection files (for CI matrices; see docs/scale.md).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
+@click.option("--timeout", type=_Finite(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--retries", type=click.IntRange(min=0), help="Retry each request up to N times (see docs/format.md#retries).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle (PEM) to verify servers with, instead of every collection's 'verify'.")
 @click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate and its key (one PEM file), instead of every collection's 'client_cert'.")
 @click.option("--proxy", metavar="URL", help="Send every request through this proxy (http://, https://, socks5://; user:password@ masked). Beats the collection's 'proxy' and HTTP(S)_PROXY/ALL_PROXY; NO_PROXY still applies; '' for none.")
 @click.option("--rate", metavar="COUNT/UNIT", help="Pace requests to each host: 5/s, 60/m, 100/10s (beats the environment's and collections' rate; see docs/llm.md).")
-@click.option("--budget", type=click.FloatRange(min=0), metavar="AMOUNT", help="Stop sending before the run could spend more than AMOUNT, in the price table's currency (see docs/llm.md).")
+@click.option("--budget", type=_Finite(min=0), metavar="AMOUNT", help="Stop sending before the run could spend more than AMOUNT, in the price table's currency (see docs/llm.md).")
 @click.option("--max-requests", type=click.IntRange(min=0), metavar="N", help="Send at most N requests; the rest are reported skipped (exit 1).")
 @_outside_refs_option
 @_outside_files_option
@@ -224,7 +235,7 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
 @_variables_options
 @click.option("--mock", is_flag=True, help="Send the load to the built-in mock (each worker starts its own).")
 @click.option("--users", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent users; each runs a collection's requests in order, again and again.")
-@click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="Users started per second.")
+@click.option("--spawn-rate", type=_Finite(min=0, min_open=True), default=1.0, show_default=True, help="Users started per second.")
 @click.option("--run-time", default="30s", show_default=True, metavar="DURATION", help="Stop after this long (30s, 5m, 1h).")
 @click.option("--think", default="0", show_default=True, metavar="DURATION|LOW-HIGH", help="Pause between two passes of a user (0.5-2s: uniform between).")
 @click.option("--csv", "csv_prefix", metavar="PREFIX", help="Write Locust's PREFIX_stats.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.")
@@ -236,7 +247,7 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
 @click.option("--worker", is_flag=True, help="Send requests for a master (runner load ... --master).")
 @click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's address.")
 @click.option("--master-port", type=click.IntRange(min=1, max=65535), default=5557, show_default=True, help="The master's port (both sides).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
+@click.option("--timeout", type=_Finite(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--force", is_flag=True, help="Overwrite existing CSV and HTML files.")
 @_traceback_option
 def load_command(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, ...], csv_prefix: str | None, html_file: str | None, traceback: bool, **options: Any) -> None:

@@ -124,6 +124,8 @@ def _dry_render(collection: CollectionSpec, spec: RequestSpec, scope: Scope, tem
     for name, value in request.headers:
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             problems.append(collection.source.problem(f"{where}: header {name!r} holds a line break", f"/requests/{spec.index}", "a header value is one line"))
+        elif any(ord(char) < 0x20 and char != "\t" or ord(char) == 0x7F for char in value):
+            problems.append(collection.source.problem(f"{where}: header {name!r} holds a control character", f"/requests/{spec.index}", "HTTP header values cannot hold NUL or other control characters (a tab is allowed)"))
     return problems
 
 

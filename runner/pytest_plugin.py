@@ -33,8 +33,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--runner-env", metavar="ENV_FILE", help="Environment file for every collection (as runner run -e).")
     group.addoption("--runner-var", metavar="NAME=VALUE", action="append", default=[], help="Set a variable (as runner run --var); repeatable.")
     group.addoption("--runner-mock", action="store_true", help="Serve every request's saved example on loopback and run against it (as runner run --mock).")
-    group.addoption("--runner-timeout", metavar="S", type=float, help="Timeout in seconds for requests that set none.")
+    group.addoption("--runner-timeout", metavar="S", type=_positive_seconds, help="Timeout in seconds for requests that set none.")
     parser.addini("runner_collect", type="bool", default=True, help="Collect YAML files with a top-level 'requests:' key as runner collections (default true).")
+
+
+def _positive_seconds(text: str) -> float:
+    """``--runner-timeout``'s value: seconds above 0 (as ``runner run --timeout``); argparse reports the ``ValueError``."""
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -284,11 +284,30 @@ def _proxy(collection: CollectionSpec, options: RunOptions, values: dict[str, An
 
 def _check_url(url: str) -> None:
     """A URL the HTTP client can take: its brackets, host and port must parse (``http://[::1``, ``:99999`` cannot)."""
+    control = next((char for char in url if ord(char) < 0x20 or ord(char) == 0x7F), None)
+    if control is not None:
+        raise TemplateError(f"url {shorten(url, 200)!r} holds the control character {control!r}: percent-encode it ({'%' + format(ord(control), '02X')})")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError as exc:
+        _check_host(parts.hostname or "")
+    except ValueError as exc:  # UnicodeError (a host name the IDNA rules refuse) is one
         raise TemplateError(f"url {shorten(url, 200)!r} is not a valid URL: {exc}") from None
+
+
+def _check_host(host: str) -> None:
+    """A host name the resolver can encode: no empty label, none over 63 characters, IDNA rules for the rest."""
+    if not host or host.startswith("[") or ":" in host or host.replace(".", "").isdigit():
+        return  # an IP address
+    if host.isascii() and "xn--" not in host.lower():
+        host.encode("idna")  # as the socket module will: labels 1 to 63 characters (underscores allowed)
+        return
+    import idna  # what httpx uses for international names
+
+    try:
+        idna.encode(host, uts46=True)
+    except idna.IDNAError as exc:
+        raise ValueError(f"invalid international host name ({exc})") from None
 
 
 def _check_content_length(request: RenderedRequest) -> None:

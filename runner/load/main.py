@@ -52,7 +52,16 @@ def run_load(settings: LoadSettings) -> int:
         environment = Environment(user_classes=user_classes, host=mock_url or "")
         runner = _make_runner(environment, settings)
         if settings.web and not settings.worker:
+            # Locust's web UI parses sys.argv with its own parser on every page it renders;
+            # runner's options are not Locust's (``--web`` is ambiguous to it, an exit).
+            sys.argv[1:] = []
             web = environment.create_web_ui("127.0.0.1", settings.web_port)
+            for _ in range(500):  # the server binds in its own greenlet: let it (5 s at most)
+                if web.server is not None and web.server.started:
+                    break
+                gevent.sleep(0.01)
+            if web.server is None or not web.server.started:
+                raise UsageError(f"--web: Locust's web UI could not listen on 127.0.0.1:{settings.web_port}")
             print(f"runner load: Locust's web UI on http://127.0.0.1:{web.server.server_port}", file=sys.stderr, flush=True)
         if not settings.worker and not settings.web:
             _start(runner, settings, run_time, gevent)
@@ -77,8 +86,16 @@ def _check(settings: LoadSettings) -> None:
         raise UsageError("--users must be at least 1 and --spawn-rate above 0")
     outputs = [settings.html] + ([f"{settings.csv}_{kind}.csv" for kind in ("stats", "failures", "exceptions")] if settings.csv else [])
     for path in outputs:
-        if path and Path(path).exists() and not settings.force and not settings.worker:
+        if not path or settings.worker:
+            continue
+        if Path(path).is_dir():
+            raise UsageError(f"runner load: {path} is a folder; name a file")
+        if Path(path).exists() and not settings.force:
             raise UsageError(f"runner load: {path} exists; pass --force to overwrite it")
+        try:  # up front, as runner run does for its reports: not after the whole load
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"runner load: cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _make_runner(environment: Any, settings: LoadSettings) -> Any:

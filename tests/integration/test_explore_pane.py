@@ -35,8 +35,10 @@ class FakeTTY(io.StringIO):
 
 
 def _head(status: str, content_type: str, length: int | None = None) -> bytes:
-    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nX-Request-Id: r-42\r\n"
-    head += f"Content-Length: {length}\r\n" if length is not None else "Connection: close\r\n"
+    # every answer closes its connection and says so: a client that reused it for the next request
+    # would meet the closed socket (connection reset), a flake seen under load
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nX-Request-Id: r-42\r\nConnection: close\r\n"
+    head += f"Content-Length: {length}\r\n" if length is not None else ""
     return (head + "\r\n").encode()
 
 

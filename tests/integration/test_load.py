@@ -141,3 +141,56 @@ def test_without_locust_the_error_says_which_extra_to_install(write: Any, projec
     result = subprocess.run([sys.executable, "-c", blocked, "load", "load"], cwd=project, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "pip install 'runner[load]'" in result.stderr
+
+
+def test_report_paths_are_checked_before_the_load_and_their_folders_made(write: Any, project: Path) -> None:
+    write("load/shop.yaml", COLLECTION)
+    (project / "a-folder").mkdir()
+    code, out = _finish(_runner("load", "load", "--mock", "--html", "a-folder", cwd=project))
+    assert code == 2 and "a-folder is a folder" in out and "Traceback" not in out
+    assert "Aggregated" not in out  # refused before any load ran
+    code, out = _finish(_runner("load", "load", "--mock", "--run-time", "1s", "--html", "new/sub/report.html", "--csv", "more/s", cwd=project))
+    assert code == 0, out[-3000:]
+    assert (project / "new/sub/report.html").is_file() and (project / "more/s_stats.csv").is_file()
+
+
+def test_the_web_ui_serves_and_starts_the_load(write: Any, project: Path) -> None:
+    import selectors
+    import signal
+    import time
+
+    import httpx
+
+    write("load/shop.yaml", COLLECTION)
+    process = _runner("load", "load", "--mock", "--web", "--web-port", "0", cwd=project)
+    try:
+        assert process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        url, seen, deadline = "", "", time.monotonic() + 30
+        while not url and time.monotonic() < deadline and selector.select(timeout=1):
+            line = process.stdout.readline()
+            if not line:
+                break
+            seen += line
+            if "web UI on " in line:
+                url = line.split("web UI on ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:"), seen[-3000:]
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert client.get("/").status_code == 200
+            assert client.post("/swarm", data={"user_count": "2", "spawn_rate": "2"}).json()["success"] is True
+            for _ in range(50):  # the users start in the background: at most 5 s
+                stats = client.get("/stats/requests").json()
+                if any(row["num_requests"] for row in stats["stats"]):
+                    break
+                time.sleep(0.1)
+        names = {row["name"] for row in stats["stats"]}
+        assert "shop > list items" in names
+        process.send_signal(signal.SIGINT)
+        code, out = _finish(process, timeout=30)
+        assert code == 130, out[-3000:]
+        _no_canary(seen, out, str(stats))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

@@ -252,3 +252,12 @@ def test_a_budget_over_tables_in_two_currencies_is_a_usage_error(run_cli: Any, w
     result = run_cli("run", str(project / "suite"), "--budget", "1", cwd=project)
     assert result.exit_code == 2
     assert "the price tables use EUR, USD" in result.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("--budget", "nan"), ("--budget", "inf"), ("--timeout", "nan"), ("--timeout", "1e400")])
+def test_a_budget_or_timeout_that_is_not_a_finite_number_is_a_usage_error(option: str, value: str, run_cli: Any, write: Any, project: Path) -> None:
+    collection, env = budget_files(write)
+    result = run_cli("run", str(collection), "--mock", "-e", str(env), option, value, "--report", "json:run.json", cwd=project)
+    assert result.exit_code == 2 and result.exception is None
+    assert f"'{value}' is not a finite number" in result.stderr
+    assert not (project / "run.json").exists()  # nothing ran

@@ -115,3 +115,12 @@ def test_variables_and_environment_reach_the_items(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=1)
     missing = pytester.runpytest_subprocess("uses.yaml", "--runner-mock", "-p", "no:cacheprovider")
     assert missing.ret == 2 and "undefined variable 'greeting'" in missing.stdout.str()
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan"])
+def test_a_timeout_that_is_not_positive_is_a_usage_error_before_anything_runs(value: str, pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", flow=CAPTURES)
+    result = pytester.runpytest_subprocess("--runner-mock", "-p", "no:cacheprovider", f"--runner-timeout={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--runner-timeout" in result.stderr.str() and "Traceback" not in result.stdout.str() + result.stderr.str()
+    result.stdout.no_fnmatch_line("*passed*")
