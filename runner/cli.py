@@ -54,12 +54,16 @@ def _fail(error: Exception, traceback: bool = False) -> None:
     from .errors import RunnerError
 
     if isinstance(error, RunnerError):
-        click.echo(error.format(), err=True)
+        from .terminal import printable
+
+        click.echo(printable(error.format()), err=True)  # it may quote a file's line, a name, a server's text
         sys.exit(error.exit_code)
     if traceback:
         raise error
-    # no redactor knows this one's secrets: its message is not shown (it may quote one), --traceback shows it
-    click.echo(f"internal error: {type(error).__name__}\n(run again with --traceback for details; please report this)", err=True)
+    # no redactor knows this one's secrets: its message is not shown (it may quote one), --traceback shows it;
+    # an ImportError's names a module
+    detail = f": {error}" if isinstance(error, ImportError) else ""
+    click.echo(f"internal error: {type(error).__name__}{detail}\n(run again with --traceback for details; please report this)", err=True)
     sys.exit(EXIT_INPUT)
 
 

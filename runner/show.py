@@ -9,6 +9,7 @@ from .plan import PlanInput, build_plan, scope_for_show
 from .redact import Redactor
 from .render import RenderedRequest, RunOptions, render_request
 from .templating import TemplateError
+from .terminal import printable, printable_line
 from .variables import Scope
 
 
@@ -28,7 +29,7 @@ def format_variables(scope: Scope) -> str:
     for name in sorted(scope.values):
         value = scope.values[name]
         text = "****" if name in scope.secret_names else scope.redactor.mask(json.dumps(value, default=str))
-        lines.append(f"#   {name} = {text}  ({scope.origins.get(name, 'capture')})")
+        lines.append(printable_line(f"#   {name} = {text}  ({scope.origins.get(name, 'capture')})"))
     return "\n".join(lines) + "\n\n"
 
 
@@ -56,10 +57,10 @@ def show_requests(path: str, name: str | None, output_format: str, env_file: str
         if request.oauth2 is not None:  # fetched only by a real run (and masked like any credential header)
             request.headers.append(("Authorization", "Bearer <oauth2 token>"))
         if output_format == "http":
-            text = format_http(request, scope.redactor)
+            text = printable(format_http(request, scope.redactor))  # a body may hold ESC, or a line GitHub would obey
         else:
             from .codegen import format_command
 
             text = format_command(request, scope.redactor, output_format)
-        out.append(f"# {spec.name}  ({spec.location})\n{text}" if len(specs) > 1 else text)
+        out.append(f"# {printable_line(spec.name)}  ({printable_line(str(spec.location))})\n{text}" if len(specs) > 1 else text)
     return "\n".join(out)

@@ -16,10 +16,14 @@ import shlex
 from dataclasses import dataclass, field
 
 from ..redact import CREDENTIAL_HEADERS, Redactor
+from ..terminal import COMMAND_START, CONTROL_CHARS
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SCHEMES = ("Bearer ", "Basic ", "Token ", "bearer ", "basic ", "token ")
 _NAME_CHAR = re.compile(r"[A-Za-z0-9_]")
+# what a terminal would obey (C0 but tab and newline, DEL, C1, bidi overrides): spelled by printf, never raw
+_CONTROL_RUN = re.compile(f"[{CONTROL_CHARS}]+")
+_COMMAND_LINE = re.compile(rf"(\n[ \t]*)(?={COMMAND_START})")  # a line GitHub Actions would read as a workflow command
 
 
 @dataclass(frozen=True)
@@ -101,14 +105,37 @@ def text_of(word: Word) -> str:
 
 
 def sh_quote(word: Word) -> str:
-    """The word as one POSIX shell word: single-quoted, or double-quoted around ``$NAME`` references.
+    """The word as one POSIX shell word, safe to paste and to print.
 
-    Inside double quotes ``\\``, ``$``, backtick and ``"`` are escaped; ``!`` is
-    closed out into single quotes, because an interactive bash or zsh expands
-    history there.
+    Literal text is single-quoted, or double-quoted around ``$NAME`` references
+    (``\\``, ``$``, backtick and ``"`` escaped; ``!`` closed out into single
+    quotes, because an interactive bash or zsh expands history there).  A control
+    character (ESC, CR, C1...) is never printed raw, where the terminal would
+    obey it: ``"$(printf '\\033')"`` spells it.  A line inside the word that
+    GitHub Actions would read as a workflow command (``::``) starts with ``''``.
     """
+    parts: list[str] = []
+    segment: Word = []
+    for piece in word:
+        if isinstance(piece, EnvRef):
+            segment.append(piece)
+            continue
+        position = 0
+        for control in _CONTROL_RUN.finditer(piece):
+            segment.append(piece[position : control.start()])
+            parts.append(_quoted_segment(segment))
+            segment = []
+            parts.append('"$(printf ' + "'" + "".join(f"\\{byte:03o}" for byte in control.group(0).encode("utf-8")) + "'" + ')"')
+            position = control.end()
+        segment.append(piece[position:])
+    parts.append(_quoted_segment(segment))
+    quoted = "".join(part for part in parts if part != "''")
+    return quoted or "''"
+
+
+def _quoted_segment(word: Word) -> str:
     if is_literal(word):
-        return shlex.quote(text_of(word))
+        return _COMMAND_LINE.sub(r"\1''", shlex.quote(text_of(word)))
     out = ['"']
     for index, piece in enumerate(word):
         if isinstance(piece, EnvRef):
@@ -124,7 +151,7 @@ def sh_quote(word: Word) -> str:
             else:
                 out.append(char)
     out.append('"')
-    return "".join(out)
+    return _COMMAND_LINE.sub('\\1""', "".join(out))
 
 
 def py_expr(word: Word, encode: bool = False) -> str:

@@ -41,6 +41,10 @@ _VENDOR = re.compile(r"^x-ratelimit-(limit|remaining|reset)-(req|requests|tokens
 _PLAIN = re.compile(r"^(?:x-)?ratelimit-(limit|remaining|reset)$")
 _PARAM = re.compile(r"(?:^|[;,\s])(limit|remaining|reset|r|t|q|w)\s*=\s*\"?(\d+(?:\.\d+)?)")
 UNIX_TIME = 1_000_000_000  # a "reset" this large is a point in time, not a number of seconds
+# The longest the headers hold a host back.  A per-minute window fits; a server that says
+# "none left for a day" must not hang a CI job for a day: after this the request goes out
+# and the server's own answer (429 + Retry-After, the retries) decides.
+MAX_HOLD_S = 120.0
 
 
 @dataclass
@@ -142,7 +146,7 @@ class HostPacer:
         tokens = self._tokens.get(host)
         if tokens is not None and tokens_needed:
             budget, said_at = tokens
-            reset_at = said_at + (budget.reset or 0.0)
+            reset_at = said_at + min(budget.reset or 0.0, MAX_HOLD_S)
             if budget.remaining < tokens_needed and reset_at > at:
                 at, reason = reset_at, f"{host} has {budget.remaining:g} tokens left ({budget.header}), this request may use {tokens_needed}"
         if interval and at > self._next[host] - interval:
@@ -169,14 +173,15 @@ class HostPacer:
             if budget.kind == "tokens":
                 self._tokens[host] = (budget, now)
                 continue
-            reset = budget.reset if budget.reset is not None else 1.0
+            said = budget.reset if budget.reset is not None else 1.0
+            reset = min(said, MAX_HOLD_S)
             reserve = budget.limit / 4 if budget.limit else 5
             if budget.remaining <= 0:
                 gap = reset / budget.limit if budget.limit else 0.0
-                self._hold_until(host, now + reset, gap, f"{host} has no requests left ({budget.header}), window resets in {reset:g} s")
+                self._hold_until(host, now + reset, gap, f"{host} has no requests left ({budget.header}), window resets in {said:g} s" + (f", waiting at most {MAX_HOLD_S:g} s" if said > reset else ""))
             elif budget.remaining <= reserve:
                 gap = reset / (budget.remaining + 1)
-                self._hold_until(host, now + gap, gap, f"{host} has {budget.remaining:g} requests left ({budget.header}) for {reset:g} s: spacing them")
+                self._hold_until(host, now + gap, gap, f"{host} has {budget.remaining:g} requests left ({budget.header}) for {said:g} s: spacing them")
 
     def _hold_until(self, host: str, until: float, gap: float, reason: str) -> None:
         if until > self._hold.get(host, (0.0, 0.0, ""))[0]:

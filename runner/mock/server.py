@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, TextIO
 
 from ..model import CollectionSpec
 from ..templating import Templates
+from ..terminal import printable_line
 from .answers import MockState, Reply, json_reply, reply_to
 from .routes import Incoming, Route, build_routes
 
@@ -306,7 +307,7 @@ class MockServer:
         if self.verbose:
             line = self._mask(line).encode("unicode_escape").decode("ascii")
             with self._log_lock:
-                self.log_file.write(f"mock: {line}\n")
+                self.log_file.write(f"mock: {printable_line(line)}\n")  # a client's path may hold ESC or a workflow command
                 self.log_file.flush()
 
     def stop(self) -> None:

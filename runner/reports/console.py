@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from ..model import CollectionSpec
+from ..terminal import escape_control, guard_commands
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RequestResult, RunResult
 from .base import Reporter
 
@@ -183,9 +184,19 @@ class ConsoleReporter(Reporter):
             self._console = Console(file=self.file, force_terminal=True, no_color=not self.options.color, highlight=False, soft_wrap=True)
 
     def write(self, line: Line) -> None:
-        """Print one line, styled when colour is on; through rich whenever a bar may be live."""
+        """Print one line, styled when colour is on; through rich whenever a bar may be live.
+
+        Foreign text is made printable here, the one place console lines pass:
+        control characters escaped, a line that GitHub would read as a workflow
+        command defused (``runner.terminal``).
+        """
+        line = [(escape_control(chunk, newlines=True), style) for chunk, style in line]
+        joined = "".join(chunk for chunk, _ in line)
+        guarded = guard_commands(joined)
+        if guarded != joined:
+            line = [(guarded, line[0][1])]
         if self._console is None:
-            self.file.write("".join(chunk for chunk, _ in line) + "\n")
+            self.file.write(guarded + "\n")
             return
         from rich.text import Text
 

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from ..errors import ReportError
 from ..redact import Redactor
+from ..terminal import escape_control
 from ..results import ERROR, FAILED, RunResult
 from .document import Document, failure_lines, lazy_document, requests_of, summary_text
 from .files import FileReporter
@@ -22,8 +23,8 @@ from .markdown import format_markdown
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message, escaped as GitHub's toolkit does (``%``, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message, escaped as GitHub's toolkit does (``%``, CR, LF); other control characters made visible (``\\x1b``)."""
+    return escape_control(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

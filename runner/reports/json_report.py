@@ -13,17 +13,24 @@ import json
 import re
 from typing import IO, Any
 
+from ..terminal import CONTROL_CHARS
 from .document import UNMASKED_KEYS, Document
 from .streamed import Progress, StreamedReporter, restore
 
 INDENT = "  "
+_RAW_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 _STRING = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?')  # a JSON string literal, and the ":" after it when it is a key
 _KEY = re.compile(r'\s*("(?:[^"\\]|\\.)*")\s*:')  # the key a line starts with
 
 
 def format_json(document: Document) -> str:
     """The report document as indented JSON (UTF-8, non-ASCII kept readable)."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return printable_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+
+
+def printable_json(text: str) -> str:
+    """JSON text with what a terminal would obey (DEL, C1, bidi overrides; json escapes the rest) as ``\\u`` escapes: the same data."""
+    return _RAW_CONTROL.sub(lambda match: f"\\u{ord(match.group(0)):04x}", text)
 
 
 def _value(data: Any, level: int) -> str:
@@ -52,7 +59,7 @@ class JsonReporter(StreamedReporter):
             self.file = self.output.open()
         offset = progress.offsets[0] if progress.offsets else 0
         restore(self.file, offset)
-        data = text.encode("utf-8")
+        data = printable_json(text).encode("utf-8")
         self.file.write(data)
         self.file.flush()  # in the file as each request finishes, not when a buffer fills
         return (offset + len(data),)
@@ -90,4 +97,4 @@ class JsonReporter(StreamedReporter):
             key = _KEY.match(text)
             if key is None or json.loads(key.group(1)) not in UNMASKED_KEYS:
                 text = _STRING.sub(literal, text)
-            target.write(text.encode("utf-8"))
+            target.write(printable_json(text).encode("utf-8"))

@@ -16,9 +16,9 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import unescape as xml_unescape
 from typing import IO, Any, Callable
 
+from ..terminal import CONTROL_CHARS, guard_commands
 from ..results import ERROR, FAILED, SKIPPED
 from .document import Document, failure_lines, format_money, stream_text, usage_text, where
 from .streamed import Progress, StreamedReporter, copy_part, restore
@@ -116,7 +116,18 @@ def _case_text(classname: str, request: dict[str, Any]) -> str:
     """One ``<testcase>``, indented as in the whole document."""
     case = _case(classname, request)
     ET.indent(case, level=2)
-    return "\n    " + ET.tostring(case, encoding="unicode")
+    return "\n    " + guard_xml_lines(ET.tostring(case, encoding="unicode"))
+
+
+def guard_xml_lines(markup: str) -> str:
+    """Markup safe to print (``--report junit:-`` in a CI log), with the same meaning.
+
+    What a terminal would obey (CR, DEL, C1, bidi overrides) becomes a character
+    reference, and so does the first character of a line of text that GitHub
+    would read as a workflow command (``&#58;:stop-commands::``).
+    """
+    markup = _RAW_CONTROL.sub(lambda match: f"&#{ord(match.group(0))};", markup)
+    return guard_commands(markup, lambda char: f"&#{ord(char)};")
 
 
 def _case(classname: str, request: dict[str, Any]) -> ET.Element:
@@ -165,11 +176,27 @@ def _body(request: dict[str, Any]) -> list[str]:
     return ["", "response body:", response["body_excerpt"]]
 
 
+_RAW_CONTROL = re.compile(f"[{CONTROL_CHARS}]")  # XML carries these raw (or as U+FFFD): a terminal obeys them
 _TAG = re.compile(r"<[^>]*>")  # ElementTree escapes every "<" and ">" of text and attribute values
 _ATTRIBUTE = re.compile(r'([\w:.-]+)="([^"]*)"')
 # attributes that hold text from users and servers; the others (counts, times, kinds, paths) are the runner's
 _MASKED_ATTRIBUTES = frozenset({"name", "classname", "message"})
-_ATTRIBUTE_ENTITIES = {"&quot;": '"', "&#10;": "\n", "&#13;": "\r", "&#09;": "\t"}
+
+
+_REFERENCE = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _unescape(text: str) -> str:
+    """XML text or an attribute value decoded: entities and character references (``&#58;``), in one pass."""
+
+    def decode(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("#"):
+            return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+        return _ENTITIES[name]
+
+    return _REFERENCE.sub(decode, text)
 
 
 def _escape_attribute(text: str) -> str:
@@ -182,13 +209,13 @@ def remask_markup(markup: str, mask: Callable[[str], str]) -> str:
     out: list[str] = []
     position = 0
     for tag in _TAG.finditer(markup):
-        out.append(xml_escape(mask(xml_unescape(markup[position : tag.start()]))))
+        out.append(xml_escape(mask(_unescape(markup[position : tag.start()]))))
         text = tag.group(0)
         if not text.startswith(("<?", "<!")):
             text = _ATTRIBUTE.sub(lambda attribute: _remask_attribute(attribute, mask), text)
         out.append(text)
         position = tag.end()
-    out.append(xml_escape(mask(xml_unescape(markup[position:]))))
+    out.append(xml_escape(mask(_unescape(markup[position:]))))
     return "".join(out)
 
 
@@ -196,7 +223,7 @@ def _remask_attribute(attribute: re.Match[str], mask: Callable[[str], str]) -> s
     name, value = attribute.groups()
     if name not in _MASKED_ATTRIBUTES:
         return attribute.group(0)
-    return f'{name}="{_escape_attribute(mask(xml_unescape(value, _ATTRIBUTE_ENTITIES)))}"'
+    return f'{name}="{_escape_attribute(mask(_unescape(value)))}"'
 
 
 class JunitReporter(StreamedReporter):
@@ -267,6 +294,6 @@ class JunitReporter(StreamedReporter):
         for chunk in iter(lambda: source.read(1 << 16), b""):
             pending += decoder.decode(chunk)
             complete = pending.rfind(">") + 1  # a text node is masked whole: up to the tag after it
-            target.write(remask_markup(pending[:complete], self.redactor.mask_lines).encode("utf-8"))
+            target.write(guard_xml_lines(remask_markup(pending[:complete], self.redactor.mask_lines)).encode("utf-8"))
             pending = pending[complete:]
-        target.write(remask_markup(pending + decoder.decode(b"", final=True), self.redactor.mask_lines).encode("utf-8"))
+        target.write(guard_xml_lines(remask_markup(pending + decoder.decode(b"", final=True), self.redactor.mask_lines)).encode("utf-8"))

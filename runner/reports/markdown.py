@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..terminal import printable
 from ..results import ERROR, FAILED, PASSED, SKIPPED
 from .document import Document, failure_lines, format_money, requests_of, stream_text, summary_text, usage_text, where
 from .files import FileReporter
@@ -57,7 +58,8 @@ def format_markdown(document: Document, title: str = "runner") -> str:
             lines += _failure(collection, request)
         if len(failures) > MAX_FAILURES:
             lines += [f"… and {len(failures) - MAX_FAILURES} more (see the JUnit, JSON or HTML report)", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    # printed with --report markdown:- (a CI log): no terminal control, no line GitHub would obey
+    return printable("\n".join(lines).rstrip()) + "\n"
 
 
 def _usage(document: Document) -> list[str]:

@@ -25,14 +25,16 @@ from werkzeug import Request
 
 HEADER = "it's \"q\" $(touch PWNED_1) `touch PWNED_2` ; touch PWNED_3 # !x \\ %s ${IFS} \\$ =@:"
 HOSTILE = HEADER + " é"  # headers are ASCII
+# a body may also hold what a terminal obeys, and lines GitHub Actions would read as workflow commands
+BODY = HOSTILE + "\x1b[31m\x07\r\n::stop-commands::tok\n  ##[error]forged\x9b\u202e\x7f\n"
 KEY = "sk-$(touch PWNED_env)`touch PWNED_env2`!;x'"  # no '"' or '\\': a JSON body holds those escaped, then it is ****
 REQUESTS: list[dict[str, Any]] = [
     {"name": "method and path", "method": "GET'", "url": "/x$(touch${IFS}PWNED_4)';touch PWNED_5'", "params": {"q": HOSTILE},
      "headers": {"X-Hostile": HEADER, "X-Empty": "", "Authorization": "Bearer {{ key }}", "X-Eq": "=@/etc/passwd"}},
-    {"name": "raw body", "method": "POST", "url": "/raw", "body": HOSTILE + "\nline two\n'\n", "headers": {"X-Starts": "@secret.txt"}},
-    {"name": "json body", "method": "PUT", "url": "/json", "json": {"k": HOSTILE, "key": "{{ key }}"}},
-    {"name": "form", "method": "POST", "url": "/form", "form": {"a": HOSTILE, "b": "@secret.txt"}},
-    {"name": "multipart", "method": "POST", "url": "/upload", "multipart": {"text": "@secret.txt", "other": "<secret.txt", "file": {"file": "data/up.txt"}}},
+    {"name": "raw body", "method": "POST", "url": "/raw", "body": BODY + "line two\n'\n", "headers": {"X-Starts": "@secret.txt"}},
+    {"name": "json body", "method": "PUT", "url": "/json", "json": {"k": BODY, "key": "{{ key }}"}},
+    {"name": "form", "method": "POST", "url": "/form", "form": {"a": BODY, "b": "@secret.txt"}},
+    {"name": "multipart", "method": "POST", "url": "/upload", "multipart": {"text": "@secret.txt", "controls": BODY, "other": "<secret.txt", "file": {"file": "data/up.txt"}}},
     {"name": "basic", "url": "/basic", "auth": {"basic": {"username": "me", "password": "{{ key }}"}}},
 ]
 COMPARED_HEADERS = ("X-Hostile", "X-Empty", "Authorization", "X-Eq", "X-Starts", "Content-Type")
@@ -63,7 +65,7 @@ def hostile(write: Any, project: Path, httpserver: HTTPServer) -> Path:
     write("secret.txt", "LOCAL FILE CONTENT")
     write("data/up.txt", "uploaded")
     document = {"name": "hostile", "base_url": httpserver.url_for(""), "vars": {"key": "{{ env.RUNNER_KEY }}"}, "secrets": ["key"], "requests": REQUESTS}
-    return write("hostile.yaml", json.dumps(document, ensure_ascii=False, indent=1))
+    return write("hostile.yaml", json.dumps(document, indent=1))  # \u escapes: YAML takes no raw control character
 
 
 def run_command(kind: str, command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -93,6 +95,8 @@ def test_printed_commands_send_what_the_runner_sends_and_run_nothing_else(run_cl
         assert KEY not in shown.output and "touch PWNED_env" not in shown.output
         if "key" in json.dumps(request):
             assert ('os.environ[' if kind == "python" else "$RUNNER_KEY") in shown.stdout
+        assert not any(char in shown.stdout for char in "\x1b\x07\r\x9b\u202e\x7f"), "a control character printed raw"
+        assert not [line for line in shown.stdout.splitlines() if line.lstrip().startswith(("::", "##["))]
         done = run_command(kind, shown.stdout, project)
         assert done.returncode == 0, done.stderr
         (entry, _), = httpserver.log

@@ -195,3 +195,23 @@ def test_other_providers_usage_shapes_are_read_by_default() -> None:
     assert response_usage(UsageSpec(), None, anthropic) == ("claude-x", 25, 15)
     gemini = {"modelVersion": "gemini-x", "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 30, "totalTokenCount": 38}}
     assert response_usage(UsageSpec(), gemini, None) == ("gemini-x", 8, 30)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "100000"},  # seconds, a day and more
+        {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "999h"},
+        {"x-ratelimit-remaining-req-day": "0"},  # a daily window, no reset header
+        {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "999h"},
+    ],
+    ids=["seconds", "openai-duration", "mistral-day", "tokens"],
+)
+def test_a_far_reset_holds_the_host_back_at_most_max_hold(headers: dict[str, str]) -> None:
+    from runner.llm.ratelimit import MAX_HOLD_S
+
+    clock = FakeClock()
+    pacer = HostPacer(clock)
+    pacer.observe("http://a", httpx.Headers(headers))
+    wait, reason = pacer.slot("http://a", None, tokens_needed=10)
+    assert 0 < wait <= MAX_HOLD_S and reason

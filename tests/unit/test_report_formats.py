@@ -365,7 +365,7 @@ def test_github_workspace_path(file: str, workspace: str | None, shown: str) -> 
 
 def test_github_annotations(document: dict[str, Any]) -> None:
     lines = format_annotations(document).splitlines()
-    assert lines[0].startswith("::error file=c/chat.yaml,line=11,col=5,title=chat > chat\x01completion::attempt 1: status 503%0Astatus: expected 200, got 500%0A")
+    assert lines[0].startswith("::error file=c/chat.yaml,line=11,col=5,title=chat > chat\\x01completion::attempt 1: status 503%0Astatus: expected 200, got 500%0A")  # a control character made visible
     assert lines[1] == "::error file=c/chat.yaml,line=20,col=5,title=chat > refused::connect error: cannot connect: connection refused%0AGET http://h/x"
     assert lines[2] == "::notice title=runner::2 passed, 1 failed, 1 error, 1 skipped in 1.61 s"
     assert len(lines) == 3
