@@ -7,41 +7,24 @@ window, then its event count and the time to the first event.
 
 Formatting is pure (``format_*`` return lines of ``(text, style)`` segments); the
 ``Pane`` writes them.  Everything shown is masked by the run's redactor first and
-then made printable (no terminal control characters from a server reach the screen).
+then made printable by ``runner.terminal``, as the console is (no terminal control
+character from a server reaches the screen, no body line becomes a CI workflow command).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from http import HTTPStatus
 from typing import Any, TextIO
 
 from ..redact import Redactor, StreamMasker
 from ..reports.console import Line, format_size
+from ..terminal import printable  # the console's escaping: controls as \x1b, workflow-command lines defused
 
 MAX_LINES = 200  # a body longer than this is cut, with a count of the rest
 MAX_CHARS = 40_000
 MAX_PRETTY_BYTES = 2_000_000  # a larger JSON body is shown as it came (cut), not parsed to be indented
 _TEXT_TYPES = ("text/", "+json", "/json", "+xml", "/xml", "javascript", "x-www-form-urlencoded", "graphql", "yaml", "csv", "ndjson")
-# C0 and C1 controls but tab and newline, DEL, line/paragraph separators, and the bidirectional
-# overrides and isolates that can reorder what a reader sees
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-# a line GitHub Actions reads as a workflow command (``::error::``, ``##[group]``; leading blanks ignored)
-_COMMAND = re.compile(r"^([ \t]*)(:(?=:)|#(?=#\[))", re.MULTILINE)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal and a CI log: controls shown as ``\\x1b``, a workflow-command line defused (``\\x3a:``)."""
-    text = _UNPRINTABLE.sub(_escaped, text)
-    return _COMMAND.sub(lambda match: match.group(1) + f"\\x{ord(match.group(2)):02x}", text)
-
-
 def format_head(status: int, http_version: str, headers: list[tuple[str, str]], redactor: Redactor) -> list[Line]:
     """The status line (coloured by class) and the headers, dimmed, credentials masked."""
     try:

@@ -16,7 +16,7 @@ from ..examples import example_body, example_scope, render_example, stream_chunk
 from ..templating import TemplateError, Templates
 from .dynamic import DynamicAnswers
 from .routes import Incoming, Route, allowed_methods, answer, path_routes
-from .validation import check_request_body, not_json_error, validation_error
+from .validation import VerdictCache, not_json_error, validation_error
 
 
 @dataclass
@@ -42,6 +42,7 @@ class MockState:
     strict_auth: bool = False
     dynamic: bool = False
     answers: DynamicAnswers = field(default_factory=DynamicAnswers)
+    verdicts: VerdictCache = field(default_factory=VerdictCache)
 
 
 def json_reply(status: int, payload: Any, note: str, headers: Mapping[str, str] | None = None) -> Reply:
@@ -101,7 +102,7 @@ def _invalid(state: MockState, route: Route, request: Incoming) -> Reply | None:
     if not request.has_json_body:
         detail = [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
         return json_reply(422, validation_error(detail), f"{route.title}: no JSON body")
-    detail = check_request_body(state.schemas, route.request_schema, request.body)
+    detail = state.verdicts.check(state.schemas, route.request_schema, id(route), request.raw, request.body)
     if detail:
         return json_reply(422, validation_error(detail), f"{route.title}: request refused by its request_schema ({len(detail)} errors)")
     return None

@@ -22,10 +22,12 @@ route is as fast as a saved one after its first request.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from typing import Any
 
-_MAX_DEPTH = 8
+_MAX_DEPTH = 6  # objects and arrays nested deeper get only their required keys, and no items
+_MAX_HOPS = 64  # $ref, allOf, oneOf steps without nesting: a self-referencing schema ends here
 _ATTEMPTS = 12
 
 
@@ -46,8 +48,9 @@ class _Generator:
         self.rng = rng
         self.use_examples = use_examples
 
-    def value(self, schema: Any, resolver: Any, depth: int, name: str) -> Any:
-        if schema is True or not isinstance(schema, dict):
+    def value(self, schema: Any, resolver: Any, depth: int, name: str, hops: int = 0) -> Any:
+        """A value for ``schema``; ``depth`` counts nested objects and arrays, ``hops`` the $ref/allOf/oneOf steps."""
+        if schema is True or not isinstance(schema, dict) or hops > _MAX_HOPS:
             return "string" if schema is True else None
         if "$ref" in schema and resolver is not None:
             resolved = resolver.lookup(schema["$ref"])
@@ -55,7 +58,7 @@ class _Generator:
             target = resolved.contents
             if rest and isinstance(target, dict):
                 target = _merge(target, rest)
-            return self.value(target, resolved.resolver, depth + 1, name)
+            return self.value(target, resolved.resolver, depth, name, hops + 1)
         if "const" in schema:
             return schema["const"]
         if "enum" in schema and schema["enum"]:
@@ -73,13 +76,13 @@ class _Generator:
                     part, resolver = resolved.contents, resolved.resolver
                 if isinstance(part, dict):
                     merged = _merge(merged, part)
-            return self.value(merged, resolver, depth + 1, name)
+            return self.value(merged, resolver, depth, name, hops + 1)
         for key in ("oneOf", "anyOf"):
             if key in schema and schema[key]:
                 branches = [b for b in schema[key] if not (isinstance(b, dict) and b.get("type") == "null")] or schema[key]
                 choice = branches[0] if self.rng.random() < 0.5 else self.rng.choice(branches)
-                rest = {k: v for k, v in schema.items() if k != key}
-                return self.value(_merge(rest, choice) if isinstance(choice, dict) and "$ref" not in choice else choice, resolver, depth + 1, name)
+                rest = {k: v for k, v in schema.items() if k not in (key, "discriminator")}
+                return self.value(_merge(rest, choice) if isinstance(choice, dict) and "$ref" not in choice else choice, resolver, depth, name, hops + 1)
         kind = schema.get("type")
         if isinstance(kind, list):
             kinds = [k for k in kind if k != "null"] or kind
@@ -94,15 +97,18 @@ class _Generator:
             out: dict[str, Any] = {}
             required = set(schema.get("required", ()))
             for key, sub in (schema.get("properties") or {}).items():
-                if key in required or depth < 3 or rng.random() < 0.5:  # full near the top: SDK models want the optional keys too
-                    out[key] = self.value(sub, resolver, depth + 1, key) if depth < _MAX_DEPTH else None
+                # all keys near the top (SDK models want the optional ones too), and a const or default
+                # anywhere: a discriminator such as a model card's "type" is one
+                pinned = isinstance(sub, dict) and ("const" in sub or "default" in sub)
+                if key in required or pinned or (depth < _MAX_DEPTH and (depth < 5 or rng.random() < 0.5)):
+                    out[key] = self.value(sub, resolver, depth + 1, key)
             for key in required - out.keys():
                 out[key] = "string"
             return out
         if kind == "array":
             low = int(schema.get("minItems", 1 if depth < 4 else 0))
             high = int(schema.get("maxItems", max(low, 3)))
-            count = min(max(low, rng.randint(low, max(low, min(high, low + 2)))), high) if depth < _MAX_DEPTH else low
+            count = min(max(low, rng.randint(low, max(low, min(high, low + 2)))), high) if depth < _MAX_DEPTH else 0
             prefix = schema.get("prefixItems") or []
             items = [self.value(sub, resolver, depth + 1, name) for sub in prefix[:count]]
             items += [self.value(schema.get("items", {}), resolver, depth + 1, name) for _ in range(count - len(items))]
@@ -141,6 +147,22 @@ def _bounds(schema: dict[str, Any], low: float, high: float) -> tuple[float, flo
     return low, max(low, high)
 
 
+_SIMPLE_PATTERN = re.compile(r"^\^\[([^\]]+)\](?:\{(\d+)(,(\d*))?\}|\+)\$$")
+
+
+def _expand_class(spec: str) -> str:
+    """The characters of a regex class such as ``0-9a-f`` or ``A-Za-z0-9_-``."""
+    chars, index = [], 0
+    while index < len(spec):
+        if index + 2 < len(spec) and spec[index + 1] == "-":
+            chars += [chr(code) for code in range(ord(spec[index]), ord(spec[index + 2]) + 1)]
+            index += 3
+        else:
+            chars.append(spec[index])
+            index += 1
+    return "".join(chars) or "a"
+
+
 def _text(schema: dict[str, Any], rng: random.Random, name: str) -> str:
     fmt = schema.get("format", "")
     if fmt == "date-time":
@@ -153,6 +175,15 @@ def _text(schema: dict[str, Any], rng: random.Random, name: str) -> str:
         return f"https://example.com/{name or 'item'}/{rng.randint(1, 999)}"
     if fmt == "email":
         return f"user{rng.randint(1, 999)}@example.com"
+    pattern = _SIMPLE_PATTERN.match(str(schema.get("pattern", "")))
+    if pattern:  # ^[0-9a-f]{32}$ and the like: ids and hashes; other patterns are not generated
+        chars = _expand_class(pattern.group(1))
+        low = int(pattern.group(2) or 1)
+        if pattern.group(3) is None:  # {n} exactly, or + (one or more)
+            high = low if pattern.group(2) else low + 8
+        else:  # {m,n} or {m,}
+            high = int(pattern.group(4)) if pattern.group(4) else low + 8
+        return "".join(rng.choice(chars) for _ in range(rng.randint(low, max(low, high))))
     text = f"{name or 'text'}-{rng.getrandbits(32):08x}"
     low = int(schema.get("minLength", 0))
     high = int(schema.get("maxLength", max(low, len(text))))

@@ -23,7 +23,7 @@ from ..model import AuthSpec, ExampleSpec, RequestSpec, SchemaRef
 from .routes import Route
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_SNIFF = re.compile(rb"""^\s*["']?openapi["']?\s*:\s*["']?3\.""", re.MULTILINE)
+_SNIFF = re.compile(rb"""(?:^|[{,])\s*["']?openapi["']?\s*:\s*["']?3\.""", re.MULTILINE)
 
 
 def is_openapi_document(path: str) -> bool:
@@ -138,15 +138,22 @@ def _auth(document: dict[str, Any], operation: dict[str, Any]) -> AuthSpec | Non
     return None
 
 
-def openapi_routes(path: str, order: int = 0) -> tuple[list[Route], list[str]]:
-    """The routes of every operation of the OpenAPI document at ``path``, and the start-up warnings."""
+def openapi_routes(path: str, order: int = 0, schemas: Any = None) -> tuple[list[Route], list[str]]:
+    """The routes of every operation of the OpenAPI document at ``path``, and the start-up warnings.
+
+    ``schemas`` (a ``SchemaStore``) is given the parsed document, so validating and generating never parse it again.
+    """
     file = Path(path).resolve()
     document = _load(file)
+    if schemas is not None:
+        schemas.add_document(file, document)
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
         raise InputError(Problem(f"{path} is not an OpenAPI document: it has no paths", Location(path)))
     refs = _Refs(document)
     routes: list[Route] = []
     warnings: list[str] = []
+    unfit: list[str] = []
+    registry = _registry(document, file)
     for url, item in document["paths"].items():
         if not isinstance(item, dict):
             continue
@@ -161,13 +168,16 @@ def openapi_routes(path: str, order: int = 0) -> tuple[list[Route], list[str]]:
             if broken:
                 warnings.append(f"{path}: {label} is not served: its $ref {broken} does not resolve")
                 continue
-            built, notes = _operation_routes(file, document, operation, pointer, pattern, literal, method.upper(), str(url), order + len(routes))
+            built, notes = _operation_routes(file, document, operation, pointer, pattern, literal, method.upper(), str(url), order + len(routes), registry)
             routes += built
-            warnings += [f"{path}: {label} {note}" for note in notes]
+            unfit += [f"{label} {note}" for note in notes]
+    if unfit:
+        shown = ", ".join(unfit[:8]) + (f" and {len(unfit) - 8} more" if len(unfit) > 8 else "")
+        warnings.append(f"{path}: the spec's own example does not fit its schema for {len(unfit)} responses ({shown}): they are answered with a body generated from the schema")
     return routes, warnings
 
 
-def _operation_routes(file: Path, document: dict[str, Any], operation: dict[str, Any], pointer: str, pattern: re.Pattern[str], literal: int, method: str, url: str, order: int) -> tuple[list[Route], list[str]]:
+def _operation_routes(file: Path, document: dict[str, Any], operation: dict[str, Any], pointer: str, pattern: re.Pattern[str], literal: int, method: str, url: str, order: int, registry: Any) -> tuple[list[Route], list[str]]:
     from jsonschema import Draft202012Validator
 
     name = str(operation.get("operationId") or f"{method} {url}")
@@ -198,14 +208,14 @@ def _operation_routes(file: Path, document: dict[str, Any], operation: dict[str,
                     example = ExampleSpec(status=status, headers={"content-type": media}, events=tuple(value if isinstance(value, list) else [value]), location=location)
                 else:
                     example = ExampleSpec(status=status, headers={"content-type": media}, json=value, has_json=True, location=location, request_schema=request_schema)
-                if schema_ref is not None and not streamed and not _fits(document, file, schema_pointer, value, Draft202012Validator):
-                    notes.append(f"{status}: the spec's example {example_name or ''} does not fit its schema; answering with a body generated from the schema".replace("  ", " "))
+                if schema_ref is not None and not streamed and not _fits(registry, file, schema_pointer, value, Draft202012Validator):
+                    notes.append(str(status))
                     example = ExampleSpec(status=status, headers={"content-type": media}, dynamic=True, location=location, request_schema=request_schema)
                 routes.append(_route(method, pattern, literal, url, spec, example, auth, order + len(routes), request_schema, schema_ref, json_type is not None))
             if not examples and schema_ref is not None:
                 spec = RequestSpec(name=name, index=order + len(routes), method=method, url=url, location=location)
                 if streamed:
-                    event = _stream_event(document, file, schema_pointer, Draft202012Validator)
+                    event = _stream_event(registry, file, schema_pointer, Draft202012Validator)
                     example = ExampleSpec(status=status, headers={"content-type": media}, events=(event,), location=location)
                     routes.append(_route(method, pattern, literal, url, spec, example, auth, order + len(routes), request_schema, None, json_type is not None))
                 else:
@@ -233,27 +243,30 @@ def _examples(content: dict[str, Any]) -> list[tuple[str, Any]]:
     return found
 
 
-def _validator(document: dict[str, Any], file: Path, pointer: str, cls: Any) -> Any:
+def _registry(document: dict[str, Any], file: Path) -> Any:
+    """One ``referencing`` registry holding the document, shared by every validator of its operations."""
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    uri = file.as_uri()
-    registry: Any = Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
-    return cls({"$ref": f"{uri}#{pointer}"}, registry=registry)
+    return Registry().with_resource(file.as_uri(), Resource.from_contents(document, default_specification=DRAFT202012))
 
 
-def _fits(document: dict[str, Any], file: Path, pointer: str, value: Any, cls: Any) -> bool:
+def _validator(registry: Any, file: Path, pointer: str, cls: Any) -> Any:
+    return cls({"$ref": f"{file.as_uri()}#{pointer}"}, registry=registry)
+
+
+def _fits(registry: Any, file: Path, pointer: str, value: Any, cls: Any) -> bool:
     try:
-        return bool(_validator(document, file, pointer, cls).is_valid(value))
+        return bool(_validator(registry, file, pointer, cls).is_valid(value))
     except Exception:  # noqa: BLE001 - a schema the validator cannot use: the example is served as the spec gives it
         return True
 
 
-def _stream_event(document: dict[str, Any], file: Path, pointer: str, cls: Any) -> Any:
+def _stream_event(registry: Any, file: Path, pointer: str, cls: Any) -> Any:
     """One event of a generated stream: the ``data`` of the event schema (``CompletionEvent.data``), generated."""
     from .dynamic import generate
 
-    validator = _validator(document, file, pointer, cls)
+    validator = _validator(registry, file, pointer, cls)
     resolved = validator._resolver.lookup(f"{file.as_uri()}#{pointer}")
     schema = resolved.contents
     while isinstance(schema, dict) and "$ref" in schema:

@@ -416,9 +416,22 @@ def allowed_methods(routes: list[Route], path: str) -> list[str]:
 
 
 def choose_route(routes: list[Route], request: Incoming, strict: bool = True) -> Route | None:
-    """The best route for the request, or None when no method and path match."""
+    """The best route for the request, or None when no method and path match.
+
+    A saved error example (a 4xx other than 401) answers only the request it was saved
+    for (no mismatch in query and body): a valid request that resembles it gets a
+    success example instead, and is checked against that route's ``request_schema``.
+    """
     found = candidates(routes, request)
-    return max(found, key=lambda route: rank(route, request, strict)) if found else None
+    if not found:
+        return None
+    ranks = {route.order: rank(route, request, strict) for route in found}  # once each: the hot path of every request
+    fitting = [route for route in found if not _is_error_example(route) or ranks[route.order][1] == 0]
+    return max(fitting or found, key=lambda route: ranks[route.order])
+
+
+def _is_error_example(route: Route) -> bool:
+    return 400 <= route.example.status < 500 and route.example.status != 401
 
 
 def unauthorized_route(routes: list[Route], request: Incoming, strict: bool = True) -> Route | None:

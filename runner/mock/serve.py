@@ -77,7 +77,7 @@ def load_and_serve(server: MockServer, settings: MockSettings, url: str) -> list
             server._mask = redactor.mask
         notes += [f"warning: {line}" for line in example_warnings(plan)]
     for path in specs:
-        found, warnings = openapi_routes(path, len(routes))
+        found, warnings = openapi_routes(path, len(routes), schemas)
         routes += found
         notes += warnings
     if not routes:  # a mock that answers nothing is a mistake, not a server

@@ -1,14 +1,13 @@
-"""The built-in mock: serves every request's saved ``example`` over HTTP on loopback.
+"""The mock's HTTP server: the standard library's ``ThreadingHTTPServer``, one thread per connection.
 
-Built on the standard library's ``ThreadingHTTPServer``: no extra dependency, one
-thread per connection (so concurrent requests and slow event streams do not block
-each other), HTTP/1.1 keep-alive, and chunked transfer for event streams.  Which
-example answers a request is decided in ``mock_routes`` (method, path, auth,
-query parameters, JSON body); see docs/mock.md.
-
-The collection's auth is enforced: a request without the credential the
-collection's ``auth`` renders to gets the collections' own 401 example for that
-method and path, or a 401 shaped like the Mistral API's.
+No extra dependency; HTTP/1.1 keep-alive; chunked transfer for event streams.
+The port is bound by ``start()`` but listens only once every route is built, so
+nothing is answered before it is ready. What to answer is decided without
+sockets in ``answers.reply_to`` (routes, auth, validation, templated and dynamic
+examples); this module reads requests, writes replies, adds CORS, answers
+preflights and ``/__runner/health``, and turns every error into JSON: the
+stdlib's own (a bad request line, a header too long), unknown methods, a client
+that resets its connection (one ``-v`` line, never a traceback).
 """
 
 from __future__ import annotations
@@ -61,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The stdlib's errors (a bad request line, a header too long) as JSON, like every other answer."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # an unreadable request line still gets a status line and headers
         body = json.dumps({"error": message or explain or "bad request", "status": code}).encode()
         try:
             self.send_response(code, message)

@@ -15,12 +15,40 @@ Each error is ``{type, loc, msg, input}`` with pydantic's type names (``missing`
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from ..schemas import SchemaStore
 
 _MAX_ERRORS = 20  # a body with thousands of errors gets the first ones, not a 422 of megabytes
 _TYPE_NAMES = {"string": "string_type", "integer": "int_type", "number": "float_type", "boolean": "bool_type", "array": "list_type", "object": "dict_type", "null": "none_required"}
+
+
+class VerdictCache:
+    """The errors of the last bodies seen, by route and body bytes: a client that sends the same body again
+    (a retry, a test suite, a load test) is not validated twice. Bounded: memory stays flat."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._verdicts: OrderedDict[tuple[int, bytes], list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, store: SchemaStore, ref: Any, key: int, raw: bytes, body: Any) -> list[dict[str, Any]]:
+        """``check_request_body``, remembered for ``(key, raw)`` when the body is small."""
+        if len(raw) > 65536:
+            return check_request_body(store, ref, body)
+        with self._lock:
+            found = self._verdicts.get((key, raw))
+            if found is not None:
+                self._verdicts.move_to_end((key, raw))
+                return found
+        found = check_request_body(store, ref, body)
+        with self._lock:
+            self._verdicts[(key, raw)] = found
+            while len(self._verdicts) > self.size:
+                self._verdicts.popitem(last=False)
+        return found
 
 
 def validation_error(detail: list[dict[str, Any]]) -> dict[str, Any]:
@@ -37,6 +65,8 @@ def not_json_error(reason: str, raw: bytes) -> dict[str, Any]:
 def check_request_body(store: SchemaStore, ref: Any, body: Any) -> list[dict[str, Any]]:
     """Each way ``body`` breaks the schema ``ref``, as API validation errors (empty: valid)."""
     validator = store.validator(ref)
+    if validator.is_valid(body):  # the common case stops at the first error, and finds none
+        return []
     errors = sorted(validator.iter_errors(body), key=lambda error: (len(error.absolute_path), list(map(str, error.absolute_path))))
     return [_detail(error) for error in _leaves(errors)[:_MAX_ERRORS]]
 
@@ -69,7 +99,10 @@ def _detail(error: Any) -> dict[str, Any]:
         wanted = error.validator_value if isinstance(error.validator_value, str) else (error.validator_value or ["value"])[0]
         return {"type": _TYPE_NAMES.get(wanted, "value_error"), "loc": loc, "msg": f"Input should be a valid {wanted}", "input": _short(instance)}
     if keyword in ("minItems", "minLength"):
-        return {"type": "too_short", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance), "ctx": {"min_length": error.validator_value}}
+        what, unit = ("List", "item") if keyword == "minItems" else ("String", "character")
+        size = error.validator_value
+        message = f"{what} should have at least {size} {unit}{'s' if size != 1 else ''} after validation, not {len(instance)}"
+        return {"type": "too_short", "loc": loc, "msg": message, "input": _short(instance), "ctx": {"min_length": size, "actual_length": len(instance)}}
     if keyword in ("maxItems", "maxLength"):
         return {"type": "too_long", "loc": loc, "msg": _first_upper(error.message), "input": _short(instance), "ctx": {"max_length": error.validator_value}}
     if keyword in ("enum", "const"):

@@ -47,6 +47,12 @@ def _check_paths(output: str, inputs: list[str], force: bool) -> None:
     for path in inputs:
         if not Path(path).is_file():
             raise InputError(f"merge-reports: no such report file: {path}")
+    seen: dict[str, str] = {}
+    for path in inputs:  # a shell glob plus one named file: its tests would count twice
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"merge-reports: {path} is given twice (also as {seen[real]}); its tests would count twice")
+        seen[real] = path
     if output != "-" and any(os.path.abspath(output) == os.path.abspath(path) for path in inputs):
         raise UsageError(f"merge-reports: the output {output} is also an input; write the merged report to another file")
     if output != "-" and Path(output).exists() and not force:

@@ -70,7 +70,7 @@ def test_serves_an_example_by_method_and_path(shipped_mock: MockServer) -> None:
     response = httpx.get(f"{shipped_mock.url}/v1/models", headers=KEY)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json()["data"][0]["id"] == "mistral-medium"
+    assert response.json()["data"][0]["id"] == "mistral-large-latest"
 
 
 def test_head_is_answered_by_the_get_route_without_a_body(shipped_mock: MockServer) -> None:

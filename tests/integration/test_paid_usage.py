@@ -25,10 +25,17 @@ PRICES = {"test-chat": (2.0, 6.0), "test-embed": (0.1, 0.0)}  # per million toke
 
 def example_usage(file: str) -> dict[str, tuple[int, int]]:
     """Request name -> (input, output) tokens its saved example reports."""
+    from runner.examples import example_body, example_scope, render_example, sample_request
+    from runner.templating import Templates
+
     out = {}
-    for spec in load_collection(REPO / "collections" / file).requests:
+    collection = load_collection(REPO / "collections" / file)
+    templates = Templates(environ={})
+    for spec in collection.requests:
         assert spec.example is not None
-        documents = list(reversed(spec.example.events)) if spec.example.events is not None else [spec.example.json]
+        values = dict(collection.vars)  # a templated example (embeddings) answers the collection's own request
+        example = render_example(spec.example, templates, example_scope(sample_request(spec, values, templates), values))
+        documents = list(reversed(example.events)) if example.events is not None else [json.loads(example_body(example)[0])]
         usage = next(doc["usage"] for doc in documents if isinstance(doc, dict) and doc.get("usage"))
         out[spec.name] = (usage["prompt_tokens"], usage.get("completion_tokens", 0))
     return out

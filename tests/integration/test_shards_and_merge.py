@@ -110,8 +110,9 @@ def test_an_empty_shard_passes_with_an_empty_report(write: Any, project: Path, r
         (["merge-reports", "json", "out.json", "other.json"], "not a runner JSON report"),
         (["merge-reports", "junit", "exists.xml", "exists.xml"], "is also an input"),
         (["merge-reports", "junit", "exists.xml", "good.xml"], "exists; pass --force"),
+        (["merge-reports", "junit", "out.xml", "good.xml", "./good.xml"], "./good.xml is given twice (also as good.xml)"),
     ],
-    ids=["shard-past-n", "shard-words", "missing", "not-xml", "not-junit", "not-json", "not-report", "out-is-in", "no-overwrite"],
+    ids=["shard-past-n", "shard-words", "missing", "not-xml", "not-junit", "not-json", "not-report", "out-is-in", "no-overwrite", "input-twice"],
 )
 def test_bad_shards_and_bad_reports_are_usage_errors(args: list[str], message: str, write: Any, project: Path, run_cli: Any) -> None:
     write("one/c.yaml", _collection(1, 1))

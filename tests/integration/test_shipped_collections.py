@@ -79,30 +79,55 @@ def test_collection_conventions(name: str) -> None:
         assert schema.startswith("../schemas/mistral/") and (REPO / "collections" / schema).is_file()
 
 
+def rendered_example(file: str, request: str, request_view: dict[str, Any]) -> Any:
+    """The example as the mock answers ``request_view`` (templated examples rendered)."""
+    from runner.examples import example_body, example_scope, render_example
+    from runner.templating import Templates
+
+    collection = load_collection(REPO / "collections" / file)
+    spec = next(spec for spec in collection.requests if spec.name == request)
+    assert spec.example is not None
+    example = render_example(spec.example, Templates(environ={}), example_scope(request_view, dict(collection.vars)))
+    return json.loads(example_body(example)[0])
+
+
 @pytest.mark.parametrize(
     ("file", "request_name", "sample_file"),
     [
-        ("models.yaml", "list models", "models-list.legacy-sdk-fixture.json"),
         ("chat.yaml", "single-turn chat", "chat-completion.basic.json"),
         ("chat.yaml", "multi-turn: first answer", "chat-completion.prefix.json"),
         ("chat.yaml", "multi-turn: answer fed back", "chat-completion.multi-turn.json"),
         ("chat.yaml", "temperature and max_tokens", "chat-completion.stop.json"),
         ("chat.yaml", "JSON mode", "chat-completion.json-mode.json"),
     ],
-    ids=["models-list", "single-turn", "prefix", "multi-turn", "stop", "json-mode"],
+    ids=["single-turn", "prefix", "multi-turn", "stop", "json-mode"],
 )
-def test_examples_are_mistrals_samples_verbatim(file: str, request_name: str, sample_file: str) -> None:
-    assert example_of(file, request_name) == sample(sample_file)
+def test_examples_are_mistrals_samples_verbatim_but_the_echoed_model(file: str, request_name: str, sample_file: str) -> None:
+    expected = sample(sample_file)
+    assert example_of(file, request_name) == expected | {"model": "{{ request.json.model }}"}
+    assert rendered_example(file, request_name, {"json": {"model": expected["model"]}}) == expected
 
 
-def test_the_retrieved_model_is_the_first_card_of_the_list() -> None:
-    assert example_of("models.yaml", "retrieve the first model") == sample("models-list.legacy-sdk-fixture.json")["data"][0]
+def test_the_model_cards_are_the_current_shape() -> None:
+    cards = example_of("models.yaml", "list models")["data"]
+    assert {card["type"] for card in cards} == {"base", "fine-tuned"}
+    assert all("capabilities" in card and "permission" not in card for card in cards)
 
 
-def test_the_embeddings_example_is_the_docs_output_with_a_third_vector() -> None:
-    docs = sample("embeddings.docs-output.ellipsis-removed.json")
-    third = copy.deepcopy(docs["data"][0]) | {"index": 2}
-    assert example_of("embeddings.yaml", "embed a batch of three texts") == docs | {"data": docs["data"] + [third]}
+@pytest.mark.parametrize("model_id", ["mistral-large-latest", "mistral-embed", "ft:open-mistral-7b:x"])
+def test_the_retrieved_model_card_carries_the_asked_id(model_id: str) -> None:
+    card = rendered_example("models.yaml", "retrieve the first model", {"path_params": {"first_model": model_id}})
+    assert card["id"] == model_id and card["type"] == "base"
+    assert card["capabilities"]["completion_chat"] is ("embed" not in model_id)
+
+
+@pytest.mark.parametrize("texts", [["one"], ["one", "two"], "just a string"], ids=["one", "two", "string"])
+def test_the_embeddings_example_has_one_vector_per_input(texts: Any) -> None:
+    body = rendered_example("embeddings.yaml", "embed a batch of three texts", {"json": {"model": "mistral-embed", "input": texts}})
+    count = 1 if isinstance(texts, str) else len(texts)
+    assert [item["index"] for item in body["data"]] == list(range(count))
+    assert {len(item["embedding"]) for item in body["data"]} == {1024}
+    assert body["model"] == "mistral-embed"
 
 
 @pytest.mark.parametrize(("env", "message"), [({}, "is not set"), ({"MISTRAL_API_KEY": ""}, "is empty")], ids=["unset", "empty"])

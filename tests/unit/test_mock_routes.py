@@ -258,3 +258,40 @@ def test_every_shipped_request_is_answered_by_its_own_example(shipped: tuple[Any
     assert route is not None
     assert (Path(route.spec.location.file).name, route.spec.name) == (file, name)
     assert is_authorized(route, request)
+
+
+# --- protocol, Prefer, path parameters, any-key auth ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "accept", "wish"),
+    [
+        ({"stream": True}, "", True),
+        ({"stream": False}, "text/event-stream", False),
+        ({}, "text/event-stream", True),
+        ({}, "application/json", False),
+        ({}, "*/*", None),
+        (None, "", None),
+    ],
+    ids=["body-true", "body-false-wins", "accept-sse", "accept-json", "accept-any", "silent"],
+)
+def test_wants_stream(body: Any, accept: str, wish: bool | None) -> None:
+    assert incoming("POST", "/x", {"Accept": accept or None}, body).wants_stream is wish
+
+
+def test_prefer_is_read_like_prism() -> None:
+    request = incoming("GET", "/x", {"Prefer": 'code=422, example="JSON mode"; dynamic=true'})
+    assert request.prefer() == {"code": "422", "example": "JSON mode", "dynamic": "true"}
+
+
+def test_path_params_are_named_by_the_url_variable() -> None:
+    pattern, _, _, _ = path_pattern("{{ base_url }}/v1/models/{{ model_id }}/versions/{{ n }}?q={{ q }}")
+    assert pattern.match("/v1/models/m-1/versions/3").groupdict() == {"model_id": "m-1", "n": "3"}  # type: ignore[union-attr]
+
+
+def test_any_key_unless_strict(routes: list[Route]) -> None:
+    request = incoming("GET", "/search?q=pen", {"Authorization": "Bearer my-own-key"})
+    route = choose_route(routes, request, strict=False)
+    assert route is not None and is_authorized(route, request, strict=False)
+    assert not is_authorized(route, request, strict=True)
+    assert not is_authorized(route, incoming("GET", "/search?q=pen", {"Authorization": None}), strict=False)
