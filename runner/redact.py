@@ -56,6 +56,9 @@ class Redactor:
         self._words: set[str] = set()  # every form of the short secrets: masked where they stand alone
         self._added: set[str] = set()  # values given to ``add`` (their forms are in ``_values`` or ``_words``)
         self._cut_values: set[str] = set()  # the long secrets as they are, and their case variants: a cut may end in them
+        self._cut_starts: dict[str, set[str]] = {}  # the same, by their first characters
+        self._cut_longest = 0
+        self._starts_pattern: re.Pattern[str] | None = None
         self._short_names: set[str] = set()  # variables whose secret is short (``warnings``)
         self._pattern: re.Pattern[str] | None = None
 
@@ -78,6 +81,10 @@ class Redactor:
         target = self._values if long else self._words
         if long:
             self._cut_values |= variants
+            for variant in variants:
+                self._cut_starts.setdefault(variant[:MIN_CUT_SECRET], set()).add(variant)
+                self._cut_longest = max(self._cut_longest, len(variant))
+            self._starts_pattern = None
         if not forms <= target:
             target |= forms
             self._pattern = None
@@ -169,11 +176,19 @@ class Redactor:
         return "".join(out)
 
     def _cut_prefix(self, head: str) -> int:
-        """How many characters at the end of ``head`` are the first part of a secret (0: none)."""
-        for value in self._cut_values:
-            for size in range(min(len(value) - 1, len(head)), MIN_CUT_SECRET - 1, -1):
-                if head.endswith(value[:size]):
-                    return size
+        """How many characters at the end of ``head`` are the first part of a secret (0: none).
+
+        Only the last characters that could be one are looked at, and only where a
+        secret's first characters stand: linear in the longest secret, per cut.
+        """
+        if self._starts_pattern is None:
+            self._starts_pattern = re.compile("(?=(" + "|".join(map(re.escape, self._cut_starts)) + "))")
+        end = len(head)
+        for found in self._starts_pattern.finditer(head, max(0, end - self._cut_longest + 1)):  # earliest: the longest part
+            start = found.start()
+            for value in self._cut_starts[found.group(1)]:
+                if len(value) > end - start and value.startswith(head[start:]):
+                    return end - start
         return 0
 
     def mask_lines(self, text: str) -> str:
