@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from . import __version__
+from .completion import complete_report, complete_request_name
 from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,7 +46,7 @@ def _outside_files_option(func: F) -> F:
 
 
 def _traceback_option(func: F) -> F:
-    return click.option("--traceback", is_flag=True, hidden=True, help="Show Python tracebacks for internal errors.")(func)
+    return click.option("--traceback", is_flag=True, help="On an internal error, show the Python traceback (for a bug report).")(func)
 
 
 def _fail(error: Exception, traceback: bool = False) -> None:
@@ -104,9 +105,9 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_variables_options
 @click.option("--mock", is_flag=True, help="Serve every request's saved example from a loopback server and run against it.")
-@click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
-@click.option("-k", "selection", metavar="EXPR", help="Select requests by name or tag: words (or \"quoted phrases\") with and/or/not and parentheses.")
-@click.option("--request", "request_names", multiple=True, metavar="NAME", help="Run only the request with this exact name (spaces and all). Repeatable.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", shell_complete=complete_report, help="Write a report: junit, json, html, markdown or github; PATH '-' is stdout. Repeatable.")
+@click.option("-k", "selection", metavar="EXPR", shell_complete=complete_request_name, help="Select requests by name or tag: words (or \"quoted phrases\") with and/or/not and parentheses.")
+@click.option("--request", "request_names", multiple=True, metavar="NAME", shell_complete=complete_request_name, help="Run only the request with this exact name (spaces and all). Repeatable.")
 @click.option("-s", "--show", is_flag=True, help="Response pane: status, headers, pretty body, streams live (implied on a terminal when one request is selected).")
 @click.option("--watch", is_flag=True, help="Run again whenever a collection, environment, data or schema file read changes; Ctrl-C stops.")
 @click.option("--save-examples", is_flag=True, help="Save each passed response as its request's example: (edits the YAML in place, secrets templated or masked).")
@@ -190,7 +191,7 @@ def validate(paths: tuple[str, ...], env_file: str | None, cli_vars: tuple[str, 
 
 @main.command()
 @click.argument("path", metavar="PATH")
-@click.option("--request", "request_name", metavar="NAME", help="The request to show (default: every request).")
+@click.option("--request", "request_name", metavar="NAME", shell_complete=complete_request_name, help="The request to show (default: every request).")
 @click.option("--format", "output_format", type=click.Choice(["http", "curl", "httpie", "python"]), default="http", show_default=True, help="http: the HTTP message; curl, httpie: a shell command line; python: httpx code. Secrets from the environment are read from it, others are ****.")
 @_variables_options
 @click.option("-v", "--verbose", is_flag=True, help="Also list every variable and the layer it comes from.")

@@ -55,6 +55,7 @@ class CollectionRun:
     selected: tuple[int, ...]
     iteration: int | None = None
     layers: list[Layer] | None = None  # set when the values are rendered anew for this run (templated vars, a later iteration)
+    row_label: str = ""  # the data row, as reports show it: its name column, or its first columns
 
     def start_scope(self, templates: Templates) -> Scope:
         """The variables this run starts with: a copy of ``scope`` (left as checked), or a fresh one from ``layers``."""
@@ -181,6 +182,7 @@ async def _run_collection(item: CollectionRun, result: CollectionResult, context
                 break
             spec = collection.requests[index]
             outcome = await run_request(collection, spec, scope, context, client, item.iteration, cookies)
+            outcome.row = item.row_label
             result.add(outcome, keep=context.keep_results or outcome.outcome in (FAILED, ERROR))
             fanout.request_finished(outcome)
             if context.bail and outcome.outcome in (FAILED, ERROR):
@@ -255,9 +257,19 @@ async def _run_request(
         request = render_request(collection, spec, scope, context.templates, context.options)
         retry = _retry_policy(spec, collection, context.options, context.templates, scope.values)
     except TemplateError as exc:
+        from .explain import missing_capture
+
         result.outcome = ERROR
         result.error_kind = "template"
-        result.error = redactor.mask(f"cannot render the request: {exc.message}")
+        name, missing = missing_capture(exc.message, collection, spec)
+        result.error = redactor.mask(missing or f"cannot render the request: {exc.message}")
+        if name:  # show the URL it would have had, the missing value marked
+            stand_in = scope.child()
+            stand_in.values[name] = f"<{name}: not captured>"
+            try:
+                result.url = redactor.mask(render_request(collection, spec, stand_in, context.templates, context.options).full_url())
+            except TemplateError:
+                pass  # another value is missing too: the template stays as written
         return result
     result.method, result.url = redactor.mask(request.method), redactor.mask(request.full_url())  # a templated method may be a secret
     if paid is not None:
@@ -313,8 +325,15 @@ async def _run_request(
     if paid is not None:
         paid.account(collection, request, response, view, result)
     checks = check_response(spec, request, view, response, context)
-    checks.extend(capture_values(spec.captures, view, scope, result.captures))
-    checks.extend(check_vars(spec, scope, context.templates))
+    missed = capture_values(spec.captures, view, scope, result.captures)  # what an error body holds is still captured
+    if any(check.kind == "status" and not check.passed for check in checks):  # nothing else was judged: say how much
+        from .explain import refused_hint
+
+        result.checks_skipped = _check_count(spec) - len(checks) - len(spec.captures) + len(missed)
+        result.hint = redactor.mask(refused_hint(response.status, collection, spec, scope, context.templates))
+    else:
+        checks.extend(missed)
+        checks.extend(check_vars(spec, scope, context.templates))
     result.checks = checks
     if response.truncated:
         checks.append(CheckResult("size", "", False, f"<= {request.max_response_bytes} bytes", "more", "the response is larger than the limit; the rest was not read"))
@@ -398,8 +417,12 @@ def _excerpt(text: str) -> str:
 
 
 def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:
-    """Every check of ``expect`` against the response; all of them run, failed or not."""
-    checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions]
+    """Every check of ``expect`` against the response, failed or not; but when the status is not
+    the one expected, only the status check: the others would judge an error body."""
+    checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions if assertion.kind == "status"]
+    if any(not check.passed for check in checks):
+        return checks
+    checks += [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions if assertion.kind != "status"]
     if spec.expect.schema is not None:
         checks.extend(check_schema(spec.expect, view, context.schemas))
     if spec.expect.events is not None or response.events is not None:
@@ -407,6 +430,12 @@ def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseVi
 
         checks.extend(check_events(request.events, response, request.stream, context.schemas))
     return checks
+
+
+def _check_count(spec: RequestSpec) -> int:
+    """How many checks and captures a request has (a schema and the stream checks count one each)."""
+    expect = spec.expect
+    return len(expect.assertions) + (expect.schema is not None) + (expect.events is not None) + len(spec.captures)
 
 
 def capture_values(captures: tuple[CaptureSpec, ...], view: ResponseView, scope: Scope, captured: dict[str, Any] | None = None) -> list[CheckResult]:

@@ -155,7 +155,7 @@ def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bo
         selected = select_requests(collection, request.selection, request.request_names)
         if not selected:
             continue
-        firsts: list[tuple[Scope, list[Layer]]] = []  # per data row: its checked scope, and the layers behind it
+        firsts: list[tuple[Scope, list[Layer], str]] = []  # per data row: its checked scope, the layers behind it, its label
         for row in rows:
             layers = _layers(collection, environment, row, cli_values)
             try:
@@ -173,23 +173,33 @@ def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bo
             except InputError as exc:
                 problems.extend(exc.problems)
                 break
-            firsts.append((scope, layers))
+            firsts.append((scope, layers, row_label(row, scope)))
         else:
             # Iteration-major: every row once, then every row again.  Every run starts from a copy of
             # its row's checked scope; a later iteration whose variables hold templates renders them
             # anew instead (fresh values for uuid4() and the like).  Either way the plan stays small.
             number = 0
             for iteration in range(request.iterations):
-                for scope, layers in firsts:
+                for scope, layers, label in firsts:
                     number += 1
                     fresh = layers if iteration and _templated(layers) else None
-                    runs.append(CollectionRun(collection, scope, selected, number if numbered else None, fresh))
+                    runs.append(CollectionRun(collection, scope, selected, number if numbered else None, fresh, row_label=label))
     if problems:
         raise InputError(_masked(_unique(problems), redactor))
     if not runs and request.selection:
         named = f" among --request {', '.join(repr(name) for name in request.request_names)}" if request.request_names else ""
         raise UsageError(f"-k {request.selection!r} selects no request{named}")
     return Plan(runs, collections, templates, schemas, redactor, environment)
+
+
+def row_label(row: dict[str, Any] | None, scope: Scope, width: int = 40) -> str:
+    """A data row as people tell rows apart: its ``name`` column, else its first columns; secrets masked."""
+    if not row:
+        return ""
+    shown = lambda key: "****" if key in scope.secret_names else str(row[key])  # noqa: E731
+    label = shown("name") if "name" in row else ", ".join(f"{key}={shown(key)}" for key in list(row)[:2])
+    label = scope.redactor.mask(label)
+    return label if len(label) <= width else label[: width - 3] + "..."
 
 
 def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row: dict[str, Any] | None, cli_values: dict[str, Any]) -> list[Layer]:

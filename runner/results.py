@@ -122,6 +122,9 @@ class RequestResult:
     first_event_ms: float | None = None
     event_count: int | None = None
     tags: tuple[str, ...] = ()
+    row: str = ""  # the data row of a data-driven run (its name column, or first columns), masked
+    checks_skipped: int = 0  # checks and captures not evaluated because the status was not the expected one
+    hint: str = ""  # why it may have failed, in the user's terms (a 401: which variable holds the key)
     usage: Usage | None = None
     waited_ms: float = 0.0  # time held back before sending (--rate, a server's rate-limit headers)
     wait_reason: str = ""
@@ -134,7 +137,9 @@ class RequestResult:
     @property
     def display_name(self) -> str:
         """The name with the iteration index when the run has several iterations."""
-        return self.name if self.iteration is None else f"{self.name} [{self.iteration}]"
+        if self.iteration is None:
+            return f"{self.name} [{self.row}]" if self.row else self.name  # a data file of one row
+        return f"{self.name} [{self.iteration}: {self.row}]" if self.row else f"{self.name} [{self.iteration}]"
 
 
 @dataclass

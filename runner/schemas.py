@@ -77,6 +77,7 @@ class SchemaStore:
     def __init__(self, allow_outside_root: bool = False):
         self._validators: dict[str, Any] = {}
         self._documents: dict[Path, Any] = {}
+        self._sources: dict[Path, Any] = {}  # path -> SourceDoc (or None): read again, with lines, for a failure
         self.allow_outside_root = allow_outside_root
 
     @property
@@ -197,12 +198,47 @@ class SchemaStore:
         out = []
         try:
             for error in validator.iter_errors(instance):
-                out.extend(_violations(error))
+                out.extend(_violations(error, self.keyword_source))
                 if len(out) >= MAX_ERRORS:
                     break
         except Exception as exc:  # noqa: BLE001 - a cycle or an unresolvable reference met under this instance only
             return [SchemaViolation("", "$ref", _reference_problem(exc))]
         return out[:MAX_ERRORS]
+
+    def keyword_source(self, subschema: Any, keyword: str) -> str:
+        """``schemas/headers.json:12:7`` for the ``keyword`` of a subschema loaded from a file ("" when inline)."""
+        for path, document in self._documents.items():
+            pointer = _pointer_of(document, subschema)
+            if pointer is None:
+                continue
+            pointer += "/" + keyword.replace("~", "~0").replace("/", "~1")
+            if path not in self._sources:  # lines only on a failure: parsing with locations costs more
+                from .source import parse_yaml
+
+                try:
+                    self._sources[path] = parse_yaml(path.read_text(encoding="utf-8"), _shown(path))
+                except (InputError, OSError, ValueError):
+                    self._sources[path] = None
+            doc = self._sources[path]
+            if doc is None:
+                return f"{_shown(path)}#{pointer}"
+            location = doc.location(pointer, key=True)
+            return f"{_shown(path)}:{location.line}:{location.col} #{pointer}"
+        return ""
+
+
+def _pointer_of(document: Any, target: Any) -> str | None:
+    """The JSON pointer of the object ``target`` (by identity) inside ``document``, or None."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        pointer, node = stack.pop()
+        if node is target:
+            return pointer
+        if isinstance(node, dict):
+            stack.extend((f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}", value) for key, value in node.items() if isinstance(value, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{index}", value) for index, value in enumerate(node) if isinstance(value, (dict, list)))
+    return None
 
 
 _PROBES: tuple[Any, ...] = (None, {}, [], "", 0)
@@ -226,13 +262,17 @@ def _reference_problem(exc: BaseException) -> str:
     return f"cannot resolve a reference ({shorten(text, 160)})"
 
 
-def _violations(error: Any) -> list[SchemaViolation]:
+def _violations(error: Any, source_of: Any = None) -> list[SchemaViolation]:
     from jsonschema.exceptions import best_match
 
     if error.validator in ("anyOf", "oneOf") and error.context:
         error = best_match(error.context) if error.validator == "anyOf" else best_match([error])
     pointer = "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in error.absolute_path)
-    return [SchemaViolation(pointer or "", str(error.validator), error.message)]
+    message = error.message
+    source = source_of(error.schema, str(error.validator)) if source_of is not None and isinstance(error.schema, dict) else ""
+    if source:  # the keyword may live in a $ref'd file: say which, and where
+        message += f" ({error.validator} at {source})"
+    return [SchemaViolation(pointer or "", str(error.validator), message)]
 
 
 # keywords whose values are data, not schemas: a "$ref" inside them is not a reference

@@ -279,7 +279,7 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, doc: SourceDoc) -> Problem:
     elif _template_hint(text) or _template_hint(doc.source_line(line - 1)):
         hint = _template_hint(text) or _template_hint(doc.source_line(line - 1))
     elif "{" in text and ("mapping values are not allowed" in reason or "expected ','" in reason or "?" in text):
-        hint = "inside {...}, quote a string that contains ': ' or ends in '?'"
+        hint = "inside {...}, quote a string that holds ': ', ', ' or ' #', or that starts with [, {, *, &, !, %, @ or a quote"
     elif "mapping values are not allowed" in reason:
         hint = "a plain value cannot contain ': ' - quote it"
     return Problem(f"invalid YAML: {reason}", Location(doc.path, line, col), hint, text)

@@ -91,6 +91,12 @@ def format_failure(result: RequestResult) -> list[Line]:
         lines.append(text)
         if stream_detail and check.actual:
             lines.append([("      got ", "dim"), (check.actual, "red")])
+    if result.checks_skipped and result.status is not None:
+        from ..explain import skipped_text
+
+        lines.append([(f"  {skipped_text(result.checks_skipped, result.status)}", "dim")])
+    if result.hint:
+        lines.append([("  hint: ", "yellow"), (result.hint, "")])
     if result.body_excerpt:
         lines.append([("  response body:", "dim")])
         lines += [[(f"    {body_line}", "")] for body_line in excerpt_lines(result.body_excerpt)]

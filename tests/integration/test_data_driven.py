@@ -61,7 +61,7 @@ def test_csv_rows_run_once_each_as_text(run_cli, write, project: Path, httpserve
         {"user": "bob", "count": "22", "note": "a comma, and\na newline"},
     ]
     assert "c.yaml  data  (iteration 1)" in result.stdout and "c.yaml  data  (iteration 2)" in result.stdout
-    assert "send row [1]" in result.stdout and "send row [2]" in result.stdout
+    assert "send row [1: user=ada, count=1]" in result.stdout and "send row [2: user=bob, count=22]" in result.stdout  # the row, by its first columns
 
 
 def test_json_rows_keep_their_types(run_cli, write, project: Path, httpserver: HTTPServer, received: list[dict[str, Any]]) -> None:
@@ -111,7 +111,7 @@ def test_iterations_times_rows_in_order_each_reported(run_cli, write, project: P
     assert result.exit_code == 0, result.output
     assert [body["user"] for body in received] == ["ada", "bob", "ada", "bob"]  # every row, then every row again
     assert len({body["id"] for body in received}) == 4  # variables are rendered anew for every iteration
-    assert _names(result.stdout, "PASS") == ["send row [1]", "send row [2]", "send row [3]", "send row [4]"]
+    assert _names(result.stdout, "PASS") == ["send row [1: user=ada]", "send row [2: user=bob]", "send row [3: user=ada]", "send row [4: user=bob]"]
     document = json.loads((project / "report.json").read_text(encoding="utf-8"))
     assert [collection["iteration"] for collection in document["collections"]] == [1, 2, 3, 4]
     assert [collection["requests"][0]["iteration"] for collection in document["collections"]] == [1, 2, 3, 4]
@@ -138,9 +138,9 @@ def test_a_failing_row_names_its_iteration(run_cli, write, project: Path, httpse
     result = run_cli("run", "c.yaml", "--data", "rows.json", cwd=project)
 
     assert result.exit_code == 1
-    assert _names(result.stdout, "FAIL") == ["get [2]"]
-    assert _names(result.stdout, "PASS") == ["get [1]", "get [3]"]
-    assert "data > get [2]" in result.stdout
+    assert _names(result.stdout, "FAIL") == ["get [2: code=404]"]
+    assert _names(result.stdout, "PASS") == ["get [1: code=200]", "get [3: code=200]"]
+    assert "data > get [2: code=404]" in result.stdout
     assert "2 passed, 1 failed, 0 skipped" in result.stdout
 
 

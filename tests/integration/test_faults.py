@@ -83,7 +83,7 @@ FAULTS = [
         "json 1000 levels deep",
         _server(respond(status="500 Internal Server Error", body=b"[" * 1000 + b"]" * 1000, headers={"Content-Type": "application/json"})),
         "the body is not JSON (nested more than 100 levels deep)",
-        "    expect:\n      json:\n        $[0]: []\n",
+        "    expect:\n      status: 500\n      json:\n        $[0]: []\n",
         "failed",
     ),
     Fault(

@@ -193,3 +193,96 @@ def test_a_cut_body_excerpt_says_how_much_was_cut(run_cli: Any, write: Any, http
     result = run_cli("run", str(path))
     assert result.exit_code == 1
     assert "    line 19\n    ... (10 more lines, 80 more characters)\n" in result.stdout
+
+
+# -- 10, 11. a failed status: the rest is skipped and counted; a 401 names the key's variable; a missing capture names its request ----
+
+
+def test_a_failed_status_shows_itself_the_body_and_how_many_checks_were_skipped(run_cli: Any, write: Any, httpbin_url: str) -> None:
+    requests = """  - name: models
+    url: /status/401
+    expect:
+      status: 200
+      headers: {content-type: {contains: json}}
+      json: {$.data: {length: {ge: 1}}, $.object: list}
+      schema: {type: object, required: [data]}
+    capture: {model_id: "$.data[0].id"}
+  - name: one model
+    url: /anything/{{ model_id }}
+"""
+    path = write("c.yaml", _collection(httpbin_url, requests, head="vars: {api_key: sk-newcomer-0123456789}\nsecrets: [api_key]\nauth: {bearer: '{{ api_key }}'}\n"))
+    result = run_cli("run", str(path))
+    assert result.exit_code == 1
+    assert [line for line in result.stdout.splitlines() if line.startswith("  x ")][0].startswith("  x status: expected 200, got 401")
+    assert "  5 more checks skipped: the status was 401\n" in result.stdout
+    assert "hint: the server rejected the credentials (401): check the key; it comes from 'api_key' (from collection vars)" in result.stdout
+    assert "'model_id' was not captured: request 'models', which captures it, failed or did not run" in result.stdout
+    assert f"GET {httpbin_url}/anything/<model_id: not captured>" in result.stdout
+    assert "sk-newcomer" not in result.output
+
+
+# -- 15. a schema keyword in a $ref'd file is named by its own file and line ------------------------------
+
+
+def test_a_schema_failure_names_the_file_and_line_of_the_keyword(run_cli: Any, write: Any, project: Path, httpbin_url: str) -> None:
+    write("schemas/anything.json", '{\n  "type": "object",\n  "properties": {"headers": {"$ref": "headers.json"}}\n}\n')
+    write("schemas/headers.json", '{\n  "type": "object",\n  "properties": {\n    "User-Agent": {\n      "type": "string",\n      "pattern": "^curl/"\n    }\n  }\n}\n')
+    write("c.yaml", _collection(httpbin_url, "  - name: anything\n    url: /anything\n    expect: {schema: schemas/anything.json}\n"))
+    result = run_cli("run", "c.yaml", cwd=project)
+    assert result.exit_code == 1
+    assert "x schema schemas/anything.json at /headers/User-Agent (pattern): " in result.stdout
+    assert "(pattern at schemas/headers.json:6:7 #/properties/User-Agent/pattern)" in result.stdout
+
+
+# -- 19. --traceback is documented; completion knows report formats and request names ----------------------
+
+
+def test_help_lists_traceback(run_cli: Any) -> None:
+    for command in ("run", "validate", "show", "mock"):
+        assert "--traceback" in run_cli(command, "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "incomplete", "expected"),
+    [
+        (["run", "collections/", "--report"], "ju", ["junit:"]),
+        (["run", "collections/", "--report"], "", ["github:", "html:", "json:", "junit:", "markdown:"]),
+        (["show", "collections/models.yaml", "--request"], "", ["list models", "retrieve the first model"]),
+        (["run", "collections/chat.yaml", "collections/models.yaml", "-k"], "multi", ["multi-turn: first answer", "multi-turn: answer fed back"]),
+        (["run", "does-not-exist/", "-k"], "", []),
+    ],
+    ids=["report-prefix", "report-all", "show-request", "run-k", "no-such-path"],
+)
+def test_shell_completion(args: list[str], incomplete: str, expected: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.shell_completion import ShellComplete
+
+    from runner.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    values = [item.value for item in ShellComplete(main, {}, "runner", "_RUNNER_COMPLETE").get_completions(args, incomplete)]
+    assert all(value in values for value in expected) if expected else values == []  # other formats may join the list
+    assert all(value.lower().startswith(incomplete) for value in values)
+
+
+# -- 17. a data-driven run shows its row: the name column, else the first columns, secrets masked ----------
+
+
+@pytest.mark.parametrize(
+    ("rows", "labels"),
+    [
+        ("name,q\nada,cheese\nbob,wine\n", ["search [1: ada]", "search [2: bob]"]),
+        ("token,q,z\nsk-row-secret-000111,cheese,1\n", ["search [token=****, q=cheese]"]),
+    ],
+    ids=["name-column", "first-columns-masked"],
+)
+def test_a_data_row_labels_its_requests_everywhere(run_cli: Any, write: Any, project: Path, httpbin_url: str, rows: str, labels: list[str]) -> None:
+    data = write("rows.csv", rows)
+    path = write("c.yaml", _collection(httpbin_url, "  - name: search\n    url: /get\n    params: {q: '{{ q }}'}\n    expect: {json: {$.args.q: nope}}\n", head="secrets: [token]\nvars: {token: none}\n"))
+    report = project / "junit.xml"
+    result = run_cli("run", str(path), "--data", str(data), "--report", f"junit:{report}", "--report", "json:-")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert [r["display_name"] for c in document["collections"] for r in c["requests"]] == labels
+    assert all(f"FAIL  GET    {label}" in result.stderr for label in labels)  # the console (on stderr when a report takes stdout)
+    assert all(f'name="{label}"' in report.read_text() for label in labels)
+    assert "sk-row-secret" not in result.output + report.read_text()

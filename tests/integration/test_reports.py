@@ -79,9 +79,10 @@ requests:
     url: /v1/chat
     json: {{model: "{{{{ model_id }}}}", user: "{{{{ api_key }}}}"}}
     expect:
-      status: 200
+      status: 500  # a failed status would skip the other checks
       json:
         "$.model": mistral-large
+        "$.echo": {{exists: false}}
   - name: slow one
     url: /v1/slow
     skip: true
@@ -146,8 +147,8 @@ def test_junit_report(reported: dict[str, Any], collections: dict[str, Path]) ->
     assert all(case.get("classname") == "Mistral chat" for case in cases.values())
     assert float(cases["list models"].get("time")) > 0 and len(cases["list models"]) == 1  # system-out only
     failure = cases["chat completion"].find("failure")
-    assert failure.get("message") == "2 checks failed: status, json $.model"
-    assert "status: expected 200, got 500" in failure.text and 'json $.model: expected "mistral-large", got "mistral-small"' in failure.text
+    assert failure.get("message") == "2 checks failed: json $.model, json $.echo"
+    assert "status: expected" not in failure.text and 'json $.model: expected "mistral-large", got "mistral-small"' in failure.text
     assert 'response body:\n{"model": "mistral-small", "echo": "' in failure.text and "****" in failure.text  # the excerpt, masked
     assert f"at: collections/chat.yaml:{_line_of(collections['chat'], 'name: chat completion')}" in failure.text
     assert cases["slow one"].find("skipped").get("message") == "skip condition is true"
@@ -181,8 +182,9 @@ def test_json_report(reported: dict[str, Any], collections: dict[str, Path], htt
     assert completion["outcome"] == "failed" and json.loads(completion["request"]["body"]) == {"model": "mistral-small", "user": "****"}
     assert json.loads(completion["response"]["body_excerpt"]) == {"model": "mistral-small", "echo": "****"}  # the echoed header, masked
     assert [(c["label"], c["passed"], c["expected"], c["actual"]) for c in completion["checks"]] == [
-        ("status", False, "200", "500"),
+        ("status", True, "500", "500"),
         ("json $.model", False, '"mistral-large"', '"mistral-small"'),
+        ("json $.echo", False, "absent", '"****"'),
     ]
     assert chat["slow one"]["outcome"] == "skipped" and chat["slow one"]["request"] is None
     refused = chat["refused"]
@@ -205,12 +207,12 @@ def test_html_report(reported: dict[str, Any]) -> None:
 def test_markdown_and_github_reports(reported: dict[str, Any], collections: dict[str, Path]) -> None:
     markdown = reported["files"]["markdown"].decode()
     assert "| ❌ | Mistral chat | `collections/chat.yaml` | 1 | 1 | 1 | 1 |" in markdown
-    assert "**❌ Mistral chat › chat completion**" in markdown and "- `status: expected 200, got 500`" in markdown
+    assert "**❌ Mistral chat › chat completion**" in markdown and "- `json $.model: expected \"mistral-large\", got \"mistral-small\"`" in markdown
     assert reported["summary"].startswith("earlier step\n### ❌ runner:")  # appended, not replaced
     assert "**❌ broken › uses the missing capture**" in reported["summary"]
     annotations = reported["files"]["github"].decode().splitlines()
     chat_line = _line_of(collections["chat"], "name: chat completion")
-    assert f"::error file=collections/chat.yaml,line={chat_line},col=5,title=Mistral chat > chat completion::status: expected 200, got 500%0A" in "\n".join(annotations)
+    assert f"::error file=collections/chat.yaml,line={chat_line},col=5,title=Mistral chat > chat completion::json $.model: expected \"mistral-large\", got \"mistral-small\"%0A" in "\n".join(annotations)
     assert sum(line.startswith("::error ") for line in annotations) == 4
     assert annotations[-1].startswith("::notice title=runner::1 passed, 2 failed, 2 errors, 1 skipped")
 

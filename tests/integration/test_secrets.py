@@ -63,24 +63,24 @@ requests:
   - name: bearer
     url: /bearer
     auth: {{bearer: "{{{{ api_key }}}}"}}
-    expect: {{status: 201, headers: {{x-echo-authorization: "Token {{{{ api_key }}}}"}}}}
+    expect: {{status: 418, headers: {{x-echo-authorization: "Token {{{{ api_key }}}}"}}}}
     capture:
       echoed: {{json: "$.headers.authorization"}}
       session: {{json: "$.session", secret: true}}
   - name: query key
     url: "/q?page=1"
     auth: {{api_key: {{query: api_key, value: "{{{{ api_key }}}}"}}}}
-    expect: {{status: 201, body: {{contains: "nope-{{{{ api_key }}}}-nope"}}}}
+    expect: {{status: 418, body: {{contains: "nope-{{{{ api_key }}}}-nope"}}}}
   - name: everywhere
     method: POST
     url: "/users/{{{{ api_key }}}}/x"
     headers: {{X-Trace: "trace-{{{{ api_key }}}}-end", Cookie: "sid={{{{ session }}}}"}}
     json: {{quoted: "{{{{ quoted }}}}", inner: "key={{{{ api_key }}}};", echoed: "{{{{ echoed }}}}", session: "{{{{ session }}}}"}}
-    expect: {{status: 201}}
+    expect: {{status: 418, body: {{contains: never-there}}}}
   - name: basic
     url: /basic
     auth: {{basic: {{username: me, password: "{{{{ api_key }}}}"}}}}
-    expect: {{status: 201}}
+    expect: {{status: 418, body: {{contains: never-there}}}}
   - name: refused
     url: "http://127.0.0.1:{closed_port()}/{{{{ api_key }}}}"
   - name: render error  # uses a capture (even if empty), so only a real run renders it

@@ -38,7 +38,7 @@ def hostile(write: Any, project: Path, httpserver: HTTPServer) -> Path:
     httpserver.expect_request("/plain").respond_with_data(PLAIN, status=500, content_type="text/plain")
     httpserver.expect_request("").respond_with_data(BODY, status=500, content_type="text/plain")
     name = json.dumps("::error::name \x1b[31mred\x07")
-    return write("c\x1b[31m.yaml", f"name: {name}\nrequests:\n  - name: {name}\n    url: {httpserver.url_for('/')}\n    expect: {{status: 200, body: {{contains: \"\\e[0m\"}}}}\n  - name: plain\n    url: {httpserver.url_for('/plain')}\n")
+    return write("c\x1b[31m.yaml", f"name: {name}\nrequests:\n  - name: {name}\n    url: {httpserver.url_for('/')}\n    expect: {{status: 500, body: {{contains: \"\\e[0m\"}}}}\n  - name: plain\n    url: {httpserver.url_for('/plain')}\n")
 
 
 @pytest.mark.parametrize(
