@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +241,10 @@ def test_one_run_over_every_fault_reports_each_and_leaves_nothing_behind(run_cli
             assert fault.cause in _cause(requests[fault.name]), fault.name
         assert requests["after"]["outcome"] == "passed"
         report.unlink()
+    # a socket or thread of another test's server may still be closing: wait for it, bounded
+    deadline = time.monotonic() + 5
+    while (set(threading.enumerate()) != threads_before or _open_fds() != fds_before) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert set(threading.enumerate()) == threads_before
     assert _open_fds() == fds_before
     assert os.listdir(temp) == []
