@@ -261,6 +261,23 @@ def _core_null(text: str) -> None:
 _CORE = {_TAG_BOOL: _core_bool, _TAG_INT: _core_int, _TAG_FLOAT: _core_float, "tag:yaml.org,2002:null": _core_null}
 
 
+class _ForeignLoader(_Loader):
+    """The same YAML 1.2 scalars, built by PyYAML directly: for large foreign documents (OpenAPI specs)."""
+
+
+for _tag, _convert in _CORE.items():
+    _ForeignLoader.add_constructor(_tag, lambda loader, node, convert=_convert: convert(loader.construct_scalar(node)))
+
+
+def load_foreign_yaml(stream: Any) -> Any:
+    """A YAML document that is not a collection (an OpenAPI spec): fast, without locations, read as collections are.
+
+    YAML 1.2 scalars: ``1e+09`` is a number and ``yes`` is text, as in JSON and in the
+    spec's authors' tools; PyYAML's YAML 1.1 default reads them the other way round.
+    """
+    return yaml.load(stream, Loader=_ForeignLoader)  # noqa: S506 - a safe loader
+
+
 def _template_hint(line: str) -> str:
     if "{{" in line:
         return 'a value that starts with "{{" must be quoted, e.g. model: "{{ model }}"'

@@ -37,9 +37,9 @@ def load_spec(path: Path) -> dict[str, Any]:
         if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
             data = json.loads(text)
         else:
-            import yaml
+            from ..source import load_foreign_yaml
 
-            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = load_foreign_yaml(text)
     except ValueError as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from None
     except Exception as exc:  # yaml.YAMLError: its message names line and column

@@ -145,12 +145,15 @@ def test_the_imported_collections_pass_against_runner_mock_of_the_same_spec(run_
     url = server.start()
     try:
         load_and_serve(server, MockSettings([str(project / "openapi.yaml")], port=0), url)
-        files = [f"mistral/{name}.yaml" for name in ("chat", "embeddings", "fim", "classifiers", "files", "batch", "agents", "beta.libraries")]
+        # every operation but POST /v1/audio/speech, which the spec breaks (a dangling $ref: the mock says so at start)
+        files = sorted(str(path.relative_to(project)) for path in (project / "mistral").glob("*.yaml") if path.name != "audio.speech.yaml")
+        assert len(files) > 40
         ran = run_cli("run", *files, "--var", f"base_url={url}", "-q", env=_env_for(project / "mistral"))
     finally:
         server.stop()
     assert ran.exit_code == 0, ran.output[-3000:]
-    assert re.search(r"\b\d+ passed, 0 failed", ran.stdout)
+    passed = re.search(r"\b(\d+) passed, 0 failed", ran.stdout)
+    assert passed and int(passed.group(1)) >= 280, ran.stdout[-2000:]
 
 
 def test_a_request_body_example_that_contradicts_its_schema_is_replaced(run_cli: Any, project: Path) -> None:

@@ -94,3 +94,44 @@ def test_the_command_serves_a_spec_and_says_so(tmp_path: Path) -> None:
         process.terminate()
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+SMALL_SPEC = """\
+openapi: 3.1.0
+info: {title: small, version: "1"}
+paths:
+  /things/{id}#byId:
+    get:
+      responses:
+        "200":
+          description: one thing
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, size]
+                properties:
+                  id: {type: string}
+                  size: {type: integer, minimum: 1, exclusiveMaximum: 1e+09}
+    delete:
+      responses:
+        "204": {description: gone}
+"""
+
+
+def test_a_spec_with_fragments_204s_and_yaml_12_numbers_is_served(tmp_path: Path) -> None:
+    """A path's '#fragment' is not part of it; a 2xx with no content is answered empty; 1e+09 is a number."""
+    spec = tmp_path / "small.yaml"
+    spec.write_text(SMALL_SPEC)
+    server = MockServer(log_file=io.StringIO())
+    url = server.start()
+    try:
+        load_and_serve(server, MockSettings([str(spec)]), url)
+        with httpx.Client(base_url=url, timeout=10) as http:
+            got = http.get("/things/t-1")
+            gone = http.delete("/things/t-1")
+    finally:
+        server.stop()
+    assert got.status_code == 200, got.text
+    assert 1 <= got.json()["size"] < 1_000_000_000
+    assert gone.status_code == 204 and gone.content == b""

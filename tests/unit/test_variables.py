@@ -70,3 +70,10 @@ def test_secret_capture_is_masked() -> None:
     scope = build_scope([], Templates(environ={}))
     scope.capture("token", "abc123xyz", secret=True)
     assert scope.redactor.mask("Bearer abc123xyz") == "Bearer ****"
+
+
+def test_a_foreign_yaml_document_is_read_with_yaml_12_scalars() -> None:
+    from runner.source import load_foreign_yaml
+
+    data = load_foreign_yaml("a: 1e+09\nb: yes\nc: 0123\nd: 2024-01-01\ne: 0x1F\nf: TRUE\ng: ~\n")
+    assert data == {"a": 1e9, "b": "yes", "c": 123, "d": "2024-01-01", "e": 31, "f": True, "g": None}
