@@ -105,6 +105,7 @@ class SecretBook:
         self.vars: dict[str, str] = {}  # variable -> "{{ env.ENV_NAME }}"
         self.env_names: dict[str, str] = {}  # variable -> ENV_NAME
         self._by_value: dict[str, str] = {}
+        self.reserved: set[str] = set()  # the source's own variable names: a new secret variable must not shadow one
 
     def variable(self, hint: str, value: str) -> str:
         """The name of the secret variable holding ``value`` (made up from ``hint`` on first sight)."""
@@ -113,7 +114,7 @@ class SecretBook:
         env_ref = _ENV_REF.match(value.strip())
         base = _var_name(env_ref.group(1) if env_ref else hint)
         name, number = base, 2
-        while name in self.vars:
+        while name in self.vars or name in self.reserved:
             name, number = f"{base}_{number}", number + 1
         if env_ref:  # already read from the environment in the source (a curl line's $MISTRAL_API_KEY)
             env_name = env_ref.group(1)
