@@ -207,9 +207,45 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
     hint = scalar_pitfall(doc, pointer, value)
     if not hint and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n") and '"boolean"' in json.dumps(error.schema):
         hint = f"YAML 1.2 has two booleans, true and false: {value} is text; write {'true' if value.lower() in ('yes', 'on', 'y') else 'false'}"
+    if not hint and error.validator in ("anyOf", "oneOf"):
+        hint = _closest_choice(error.schema, value)
     if not hint and error.validator in ("anyOf", "oneOf", "pattern"):
         hint = error.schema.get("description", "")[:200]
     return [doc.problem(message, pointer, hint)]
+
+
+def _choices(schema: Any, mapping: bool) -> list[str] | None:
+    """The names an anyOf/oneOf accepts: enum/const strings, or (``mapping``) the keys of its objects; None when it takes other text too."""
+    out: list[str] = []
+    for sub in (schema.get("anyOf") or schema.get("oneOf") or []) if isinstance(schema, dict) else []:
+        if not isinstance(sub, dict):
+            continue
+        if mapping:
+            out += list(sub.get("properties", {})) if sub.get("type") == "object" else []
+        elif "enum" in sub or "const" in sub:
+            out += [item for item in sub.get("enum", [sub.get("const")]) if isinstance(item, str)]
+        elif sub.get("type") == "string" or (isinstance(sub.get("type"), list) and "string" in sub["type"]):
+            return None  # free text (a pattern, a template) is valid too: a name list would mislead
+        if "anyOf" in sub or "oneOf" in sub:
+            inner = _choices(sub, mapping)
+            if inner is None:
+                return None
+            out += inner
+    return out
+
+
+def _closest_choice(schema: Any, value: Any) -> str:
+    """``did you mean 'toInt'?`` for a misspelt name (``toint``, ``cout``, ``{nht: 0}``) among those the schema accepts."""
+    mapping = isinstance(value, dict)
+    word = value if isinstance(value, str) else (next(iter(value)) if mapping and len(value) == 1 else None)
+    choices = _choices(schema, mapping) if isinstance(word, str) else None
+    if not choices or word in choices:
+        return ""
+    folded = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(folded), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {folded[close[0]]!r}?"
+    return f"one of: {', '.join(dict.fromkeys(choices))}" if len(choices) <= 40 else ""
 
 
 def _short(error: Any) -> str:
