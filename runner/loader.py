@@ -181,8 +181,8 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
         for key in error.instance:
             if key in allowed or any(re.search(p, str(key)) for p in patterns):
                 continue
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else "")
+            close = _near(str(key), allowed)
+            hint = f"did you mean {close!r}?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else "")
             out.append(doc.problem(f"{where}: unknown key {key!r}", f"{pointer}/{escape_pointer(key)}", hint, key=True))
         return out
     if error.validator == "required":
@@ -214,6 +214,19 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
     return [doc.problem(message, pointer, hint)]
 
 
+# Other tools' spellings of an operator, and what ours is: spelling alone would suggest `gt` for `gte`.
+_ALIASES = {"gte": "ge", "lte": "le", "neq": "ne", "equals": "eq", "equal": "eq", "not_equal": "ne", "regex": "matches", "match": "matches", "len": "length"}
+
+
+def _near(word: str, names: list[str]) -> str:
+    """The name among ``names`` that ``word`` most likely meant (an alias, else the closest spelling ignoring case), or ''."""
+    if _ALIASES.get(word) in names:
+        return _ALIASES[word]
+    folded = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
+    return folded[close[0]] if close else ""
+
+
 def _choices(schema: Any, mapping: bool) -> list[str] | None:
     """The names an anyOf/oneOf accepts: enum/const strings, or (``mapping``) the keys of its objects; None when it takes other text too."""
     out: list[str] = []
@@ -241,10 +254,9 @@ def _closest_choice(schema: Any, value: Any) -> str:
     choices = _choices(schema, mapping) if isinstance(word, str) else None
     if not choices or word in choices:
         return ""
-    folded = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(str(word).lower(), list(folded), n=1, cutoff=0.6)
+    close = _near(str(word), choices)
     if close:
-        return f"did you mean {folded[close[0]]!r}?"
+        return f"did you mean {close!r}?"
     return f"one of: {', '.join(dict.fromkeys(choices))}" if len(choices) <= 40 else ""
 
 

@@ -41,6 +41,9 @@ def test_a_failed_length_on_any_target_says_the_length_found(run_cli: Any, write
         ("{filters: [{urlqueryparam: code}], exists: true}", "did you mean 'urlQueryParam'?"),
         ("{type: flaot}", "did you mean 'float'?"),
         ("{filters: [zzz], eq: 1}", "one of: count, first, last, toInt"),
+        ("{gte: 1}", "did you mean 'ge'?"),
+        ("{lte: 1}", "did you mean 'le'?"),
+        ("[{eq: 1}, {regex: x}]", "did you mean 'matches'?"),
     ],
 )
 def test_a_misspelt_filter_or_type_names_the_right_one(run_cli: Any, write: Any, predicate: str, hint: str) -> None:
