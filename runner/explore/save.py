@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError, SaveError
-from ..redact import CREDENTIAL_HEADERS, Redactor
+from ..redact import CREDENTIAL_HEADERS, MASK, Redactor
 from ..source import parse_yaml
 from ..variables import Scope
 
@@ -44,7 +44,7 @@ def build_example(response: Any, scope: Scope) -> tuple[dict[str, Any] | None, s
         example["headers"] = headers
     content_type = response.headers.get("content-type", "").lower()
     if response.events is not None:
-        example["events"] = [_event_data(event) for event in response.events]
+        example["events"] = _mask_split_secrets([_event_data(event) for event in response.events], response.events, scope.redactor)
         if not response.extras.get("stream") or not response.extras["stream"].done:
             example["done"] = False
     elif response.body:
@@ -70,6 +70,43 @@ def _event_data(event: Any) -> Any:
 
     data = event.json
     return event.data if data is MISSING or data is None or isinstance(data, (str, bool)) else data
+
+
+def _mask_split_secrets(data: list[Any], events: list[Any], redactor: Redactor) -> list[Any]:
+    """``data`` with every event that holds a piece of a secret cut across events masked (a streamed answer arrives token by token)."""
+    from .pane import event_token
+
+    pattern = redactor.pattern()
+    if pattern is None:
+        return data
+    pieces: list[tuple[int, int, str]] = []  # (event index, where the piece starts in the joined text, the piece)
+    position = 0
+    for index, event in enumerate(events):
+        piece = event_token(event)
+        if piece is None and isinstance(data[index], str):
+            piece = data[index]
+        if piece:
+            pieces.append((index, position, piece))
+            position += len(piece)
+    joined = "".join(piece for _, _, piece in pieces)
+    cut: dict[int, set[str]] = {}
+    for match in pattern.finditer(joined):
+        touching = [(index, piece) for index, start, piece in pieces if start < match.end() and start + len(piece) > match.start()]
+        if len(touching) > 1:  # whole in one event, the redactor finds it there
+            for index, piece in touching:
+                cut.setdefault(index, set()).add(piece)
+    return [_replace_strings(item, cut[index]) if index in cut else item for index, item in enumerate(data)]
+
+
+def _replace_strings(value: Any, pieces: set[str]) -> Any:
+    """``value`` with every string that is one of ``pieces`` replaced by ``****``."""
+    if isinstance(value, str):
+        return MASK if value in pieces else value
+    if isinstance(value, dict):
+        return {key: _replace_strings(item, pieces) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(item, pieces) for item in value]
+    return value
 
 
 def scrub(data: Any, scope: Scope) -> Any:

@@ -371,7 +371,9 @@ def _auth(spec: CurlRequest, headers: list[tuple[str, str]], book: SecretBook) -
         username, sep, password = spec.user.partition(":")
         if not sep:  # curl would prompt for the password: read it from the environment instead
             password = f"\0prompt {username}"
-        return {"basic": {"username": username, "password": f"{{{{ {book.variable('password', password)} }}}}"}}
+        # `-u sk_test_...:` (Stripe and others): the key is the username and the password is empty
+        secret_password = f"{{{{ {book.variable('password', password)} }}}}" if password else ""
+        return {"basic": {"username": book.text(username) if password else book.hide("api_key", username), "password": secret_password}}
     for index, (name, value) in enumerate(headers):
         scheme, _, token = value.partition(" ")
         if name.lower() == "authorization" and scheme.lower() == "bearer" and token.strip():
@@ -405,7 +407,7 @@ def _body(text: str, content_type: str, headers: list[tuple[str, str]], book: Se
             return {"form": form}
         if text and "=" in text:
             return {"body": _hide_pairs(text, book)}
-    return {"body": book.text(text)}
+    return {"body": book.body_text(text)}
 
 
 def _hide_pairs(text: str, book: SecretBook) -> str:

@@ -25,6 +25,7 @@ from .writer import Imported, check_writable, comment_lines, dump_yaml, format_c
 
 _DYNAMIC = {"guid": "uuid4()", "randomUUID": "uuid4()", "timestamp": "timestamp()", "isoTimestamp": "now()", "randomInt": "random_int(0, 1000)"}
 _VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_JSON_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)  # a string (kept) or a comment
 
 
 def load_json(path: Path, what: str) -> Any:
@@ -122,7 +123,11 @@ class _Importer:
         if kind == "bearer":
             return {"bearer": self.secret("token", params.get("token"))}
         if kind == "basic":
-            return {"basic": {"username": self.template(str(params.get("username") or "")), "password": self.secret("password", params.get("password"))}}
+            password = params.get("password")  # an empty password (a key sent as the username) stays empty
+            username = self.template(str(params.get("username") or ""))
+            if not password:
+                return {"basic": {"username": self.secret("api_key", username) if username else "", "password": ""}}
+            return {"basic": {"username": self.book.text(username), "password": self.secret("password", password)}}
         if kind == "apikey":
             where = "query" if str(params.get("in", "header")).lower() == "query" else "header"
             name = str(params.get("key") or "X-API-Key")
@@ -240,16 +245,17 @@ class _Importer:
             language = str(((body.get("options") or {}).get("raw") or {}).get("language", "")).lower()
             content_type = next((v for k, v in (out.get("headers") or {}).items() if k.lower() == "content-type"), "")
             if language == "json" or "json" in str(content_type):
-                try:
-                    out["json"] = self.book.data(json.loads(raw))
-                    return
-                except ValueError:
-                    pass
+                for text in (raw, _JSON_COMMENT.sub(lambda m: m.group(1) or "", raw)):  # Postman strips // and /* */ comments before sending
+                    try:
+                        out["json"] = self.book.data(json.loads(text))
+                        return
+                    except ValueError:
+                        pass
                 out.setdefault("headers", {}).setdefault("Content-Type", "application/json")
             elif not content_type and language in ("xml", "html", "javascript", "text"):
                 out.setdefault("headers", {})["Content-Type"] = {"xml": "application/xml", "html": "text/html", "javascript": "application/javascript", "text": "text/plain"}[language]
             if raw:
-                out["body"] = self.book.text(raw)
+                out["body"] = self.book.body_text(raw)
         elif mode == "urlencoded":
             form: dict[str, Any] = {}
             for field_ in body.get("urlencoded") or []:
@@ -422,6 +428,9 @@ def import_postman(path: Path, environments: list[Path], out_dir: Path, force: b
     first_host = re.search(r"\bhttps?://([^/:\"?{}\s]+)", json.dumps([data.get("variable"), data.get("item")]))
     prefix = env_prefix(first_host.group(1) if first_host else "")
     importer.book.prefix = prefix
+    dumped = json.dumps(data)  # Postman's own variables (collection, environment, path) keep their names
+    importer.book.reserved = {_var(name) for name in _VAR.findall(dumped)} | {_var(name) for name in re.findall(r"/:([A-Za-z_][\w-]*)", dumped)}
+    importer.book.reserved |= {_var(str(v["key"])) for v in data.get("variable") or [] if isinstance(v, dict) and v.get("key")}
     title = str(data["info"].get("name") or path.stem)
     files = [_File(title, _description(data["info"].get("description")))]
     importer.walk(data["item"], files, None, [], importer.auth(data.get("auth")) if data.get("auth") else None, list(data.get("event") or []))

@@ -234,3 +234,26 @@ def test_fail_on_drift_alone_implies_the_diff(run_cli: Any, write: Any, echo: HT
     path = write("d.yaml", f"name: d\nbase_url: {echo.url_for('')}\nrequests:\n  - name: t\n    url: /text\n    example: {{json: {{a: 1}}}}\n")
     result = run_cli("run", str(path), "--fail-on-drift")
     assert result.exit_code == 1 and "~ body  json -> text" in result.stdout
+
+
+def test_a_secret_streamed_across_events_is_masked_in_the_saved_example(run_cli: Any, write: Any, httpserver: HTTPServer) -> None:
+    """A server streams the token back in pieces (tokens, then plain-text events): joined, the saved events must not spell it."""
+
+    def stream(request: Request) -> Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        pieces = ["key: ", token[:3], token[3:9], token[9:], " done"]
+        chunks = [f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n" for piece in pieces]
+        chunks += [f"data: {token[:5]}\n\n", f"data: {token[5:]}\n\n", "data: [DONE]\n\n"]
+        return Response("".join(chunks), content_type="text/event-stream")
+
+    httpserver.expect_request("/stream").respond_with_handler(stream)
+    path = write("s.yaml", f"name: s\nsecrets: [api_key]\nvars: {{api_key: \"{{{{ env.DEMO_KEY }}}}\"}}\nauth: {{bearer: \"{{{{ api_key }}}}\"}}\nbase_url: {httpserver.url_for('')}\nrequests:\n  - name: stream\n    url: /stream\n")
+    result = run_cli("run", str(path), "--save-examples", env={"DEMO_KEY": TOKEN})
+    assert result.exit_code == 0, result.output
+    events = __import__("yaml").safe_load(path.read_text())["requests"][0]["example"]["events"]
+    contents = [event["choices"][0]["delta"]["content"] for event in events[:5]]
+    assert contents == ["key: ", "****", "****", "****", " done"]  # the pieces around it stay
+    assert events[5:] == ["****", "****"]
+    joined = "".join(contents) + "".join(events[5:])
+    for size in range(4, len(TOKEN) + 1):
+        assert not any(TOKEN[start : start + size] in joined for start in range(len(TOKEN) - size + 1)), size
