@@ -407,7 +407,7 @@ def _body(text: str, content_type: str, headers: list[tuple[str, str]], book: Se
             return {"form": form}
         if text and "=" in text:
             return {"body": _hide_pairs(text, book)}
-    return {"body": book.text(text)}
+    return {"body": book.body_text(text)}
 
 
 def _hide_pairs(text: str, book: SecretBook) -> str:

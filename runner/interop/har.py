@@ -130,7 +130,7 @@ class _Converter:
                 out["multipart"] = fields
             return
         if isinstance(text, str) and text:
-            out["body"] = self.book.text(text)
+            out["body"] = self.book.body_text(text)
             out.setdefault("headers", {})["Content-Type"] = str(post.get("mimeType") or "text/plain")
 
     def example(self, response: dict[str, Any], out: dict[str, Any], notes: list[str]) -> None:

@@ -255,7 +255,7 @@ class _Importer:
             elif not content_type and language in ("xml", "html", "javascript", "text"):
                 out.setdefault("headers", {})["Content-Type"] = {"xml": "application/xml", "html": "text/html", "javascript": "application/javascript", "text": "text/plain"}[language]
             if raw:
-                out["body"] = self.book.text(raw)
+                out["body"] = self.book.body_text(raw)
         elif mode == "urlencoded":
             form: dict[str, Any] = {}
             for field_ in body.get("urlencoded") or []:

@@ -35,6 +35,10 @@ _SECRET_VALUE = re.compile(
     r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # a JWT
     r"|\bglpat-[A-Za-z0-9_-]{20,}"  # GitLab
 )
+# A credential's field inside a text body: JSON ``"password": "v"``, XML ``<password>v</password>``, a form ``password=v``.
+_JSON_FIELD = re.compile(r'"(?P<key>[\w.-]{1,64})"\s*:\s*"(?P<value>(?:\\.|[^"\\])*)"')
+_XML_FIELD = re.compile(r"<(?P<key>[\w.-]{1,64})(?:\s[^<>]*)?>(?P<value>[^<]*)</(?P=key)>")
+_FORM_FIELD = re.compile(r"(?:^|(?<=&))(?P<key>[\w.\[\]-]{1,64})=(?P<value>[^&\s]*)")
 _ENV_REF = re.compile(r"^\{\{\s*env\.(\w+)\s*\}\}$")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 MIN_SECRET = 4  # a field value shorter than this is no credential ("t", "on"): left as it is
@@ -170,6 +174,21 @@ class SecretBook:
         if not isinstance(value, str) or not looks_secret(value):
             return value
         return _SECRET_VALUE.sub(lambda match: f"{{{{ {self.variable('api_key', match.group(0))} }}}}", value)
+
+    def body_text(self, text: str) -> str:
+        """A text body (JSON that does not parse, XML, a form) with credential fields and token shapes replaced."""
+
+        def field(match: re.Match[str]) -> str:
+            key, value = match.group("key"), match.group("value")
+            if not is_credential_name(key) or _harmless_field(key) or len(value) < MIN_SECRET or is_template(value):
+                return match.group(0)
+            return match.group(0)[: match.start("value") - match.start()] + self.hide(_hint_from_name(key), value) + match.group(0)[match.end("value") - match.start() :]
+
+        text = _JSON_FIELD.sub(field, text)
+        text = _XML_FIELD.sub(field, text)
+        if "\n" not in text.strip() and not text.lstrip().startswith(("{", "[", "<")):
+            text = _FORM_FIELD.sub(field, text)
+        return self.text(text)
 
     def data(self, value: Any, key: str = "") -> Any:
         """A JSON-like body with credential fields and token-shaped strings replaced."""

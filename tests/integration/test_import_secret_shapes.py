@@ -59,3 +59,29 @@ def test_postman_secrets_keep_apart_from_its_variables_and_json_comments_go(run_
     assert header != query and {header, query} <= set(env.values())  # two values, two variables
     assert json.loads(sent["/login"].get_data()) == {"user": "ada", "note": "a // b", "password": env[next(n for n in env if "PASSWORD" in n)]}
     assert sent["/charge"].authorization.password == ""
+
+
+def test_credentials_inside_text_bodies_become_secret_variables(run_cli: Any, project: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(re.compile("/.*")).respond_with_json({"ok": True})
+    base = httpserver.url_for("").rstrip("/")
+    bodies = {  # none parses as JSON or encodes as a form: each stays a text body
+        "/json": ('{"n": {{count}}, "password": "%s", "max_tokens": 5}' % PASSWORD, "json"),
+        "/xml": ("<login><user>ada</user><password>%s</password></login>" % PASSWORD, "xml"),
+    }
+    data = {
+        "info": {"name": "Bodies", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+        "variable": [{"key": "count", "value": "3"}],
+        "item": [{"name": path, "request": {"method": "POST", "url": base + path, "body": {"mode": "raw", "raw": raw, "options": {"raw": {"language": language}}}}} for path, (raw, language) in bodies.items()],
+    }
+    (project / "c.json").write_text(json.dumps(data))
+    assert run_cli("import", "postman", "c.json", "-o", "out", cwd=project).exit_code == 0
+    curl = run_cli("import", "curl", f"curl {base}/form -d 'password={PASSWORD}&meta[x]=1'", "-o", "out/curl.yaml", cwd=project)
+    assert curl.exit_code == 0, curl.output
+    text = "".join(p.read_text() for p in (project / "out").glob("*.yaml"))
+    assert PASSWORD not in text + curl.output and "max_tokens\": 5" in text
+    env = {name: PASSWORD for name in re.findall(r"\{\{ env\.(\w+) \}\}", text)}
+    ran = run_cli("run", "out", env=env)
+    assert ran.exit_code == 0, ran.output
+    sent = {request.path: request.get_data(as_text=True) for request, _ in httpserver.log}
+    assert sent["/json"] == bodies["/json"][0].replace("{{count}}", "3") and sent["/xml"] == bodies["/xml"][0]
+    assert sent["/form"] == f"password={PASSWORD}&meta[x]=1"
