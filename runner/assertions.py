@@ -322,10 +322,10 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
     if kind == "header":
         actual = header_value(response.headers, target)
         ok, expected = evaluate(predicate, actual, text_actual=True)
-        return CheckResult("header", target, ok, expected, show(actual), "" if ok else "header mismatch", loc)
+        return CheckResult("header", target, ok, *_shown(ok, predicate, actual, expected), "" if ok else "header mismatch", loc)
     if kind == "body":
         ok, expected = evaluate(predicate, response.text, text_actual=True)
-        return CheckResult("body", "", ok, expected, show(response.text), "" if ok else "body mismatch", loc)
+        return CheckResult("body", "", ok, *_shown(ok, predicate, response.text, expected), "" if ok else "body mismatch", loc)
     document = response.json
     if document is MISSING and response.json_error:
         return CheckResult(kind, target, False, _expected_text(predicate), "(no JSON)", response.json_error, loc)
@@ -337,6 +337,19 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
     return CheckResult("json", target, ok, expected, shown, "value mismatch", loc)
 
 
+def _shown(ok: bool, predicate: Any, actual: Any, expected: str) -> tuple[str, str]:
+    """(expected, actual) texts of a text check: a failed ``length`` says the length found."""
+    return expected, (not ok and length_mismatch(predicate, actual)) or show(actual)
+
+
+def length_mismatch(predicate: Any, actual: Any) -> str:
+    """``length 196`` when the predicate's ``length`` operator fails on ``actual``, else ''."""
+    operators = isinstance(predicate, dict) and predicate and all(key in _operators() for key in predicate)
+    if operators and "length" in predicate and _length(actual) is not None and not evaluate({"length": predicate["length"]}, actual)[0]:
+        return f"length {_length(actual)}"
+    return ""
+
+
 def describe_mismatch(predicate: Any, actual: Any, expected: str, root: str = "$") -> tuple[str, str]:
     """(expected, actual) texts for a failed check that point at the difference, not at two cut-off dumps.
 
@@ -344,8 +357,8 @@ def describe_mismatch(predicate: Any, actual: Any, expected: str, root: str = "$
     first differences by JSONPath.
     """
     operators = isinstance(predicate, dict) and predicate and all(key in _operators() for key in predicate)
-    if operators and "length" in predicate and _length(actual) is not None and not evaluate({"length": predicate["length"]}, actual)[0]:
-        return expected, f"length {_length(actual)}"
+    if length_mismatch(predicate, actual):
+        return expected, length_mismatch(predicate, actual)
     wanted = predicate.get("eq", MISSING) if operators and len(predicate) == 1 else (MISSING if operators else predicate)
     if isinstance(wanted, (dict, list)) and isinstance(actual, (dict, list)):
         differences = json_differences(wanted, actual, root)

@@ -41,9 +41,22 @@ def refused_hint(status: int, collection: CollectionSpec, spec: RequestSpec, sco
     what = "rejected the credentials" if status == 401 else "refused access with these credentials"
     names = credential_names(collection, spec, templates)
     if not names:
+        sent = _sent_credentials(collection, spec)
+        if sent:  # written out in the collection: no variable to point at, but the request did send some
+            return f"the server {what} ({status}): check the {sent} written in the collection (see docs/format.md#auth)"
         return f"the server {what} ({status}) and the request sends none: add auth (see docs/format.md#auth)"
     sources = ", ".join(f"{name!r} (from {scope.origins.get(name, 'nowhere: it is not set')})" for name in names)
     return f"the server {what} ({status}): check the key; it comes from {sources}; set it in an environment file (-e) or with --var {names[0]}=..."
+
+
+def _sent_credentials(collection: CollectionSpec, spec: RequestSpec) -> str:
+    """What the request sends as credentials (``digest auth``, ``Authorization header``), or '' when nothing."""
+    auth = spec.auth if spec.auth is not None else collection.auth
+    if auth is not None and auth.kind != "none":
+        return f"{auth.kind} auth"
+    headers = {**{k.lower(): k for k in collection.headers}, **{k.lower(): k for k in spec.headers}}
+    sent = [original for name, original in headers.items() if name in _CREDENTIAL_HEADERS]
+    return f"{sent[0]} header" if sent else ""
 
 
 _UNDEFINED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined")

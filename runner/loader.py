@@ -181,8 +181,8 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
         for key in error.instance:
             if key in allowed or any(re.search(p, str(key)) for p in patterns):
                 continue
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else "")
+            close = _near(str(key), allowed)
+            hint = f"did you mean {close!r}?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else "")
             out.append(doc.problem(f"{where}: unknown key {key!r}", f"{pointer}/{escape_pointer(key)}", hint, key=True))
         return out
     if error.validator == "required":
@@ -207,9 +207,57 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
     hint = scalar_pitfall(doc, pointer, value)
     if not hint and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n") and '"boolean"' in json.dumps(error.schema):
         hint = f"YAML 1.2 has two booleans, true and false: {value} is text; write {'true' if value.lower() in ('yes', 'on', 'y') else 'false'}"
+    if not hint and error.validator in ("anyOf", "oneOf"):
+        hint = _closest_choice(error.schema, value)
     if not hint and error.validator in ("anyOf", "oneOf", "pattern"):
         hint = error.schema.get("description", "")[:200]
     return [doc.problem(message, pointer, hint)]
+
+
+# Other tools' spellings of an operator, and what ours is: spelling alone would suggest `gt` for `gte`.
+_ALIASES = {"gte": "ge", "lte": "le", "neq": "ne", "equals": "eq", "equal": "eq", "not_equal": "ne", "regex": "matches", "match": "matches", "len": "length"}
+
+
+def _near(word: str, names: list[str]) -> str:
+    """The name among ``names`` that ``word`` most likely meant (an alias, else the closest spelling ignoring case), or ''."""
+    if _ALIASES.get(word) in names:
+        return _ALIASES[word]
+    folded = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
+    return folded[close[0]] if close else ""
+
+
+def _choices(schema: Any, mapping: bool) -> list[str] | None:
+    """The names an anyOf/oneOf accepts: enum/const strings, or (``mapping``) the keys of its objects; None when it takes other text too."""
+    out: list[str] = []
+    for sub in (schema.get("anyOf") or schema.get("oneOf") or []) if isinstance(schema, dict) else []:
+        if not isinstance(sub, dict):
+            continue
+        if mapping:
+            out += list(sub.get("properties", {})) if sub.get("type") == "object" else []
+        elif "enum" in sub or "const" in sub:
+            out += [item for item in sub.get("enum", [sub.get("const")]) if isinstance(item, str)]
+        elif sub.get("type") == "string" or (isinstance(sub.get("type"), list) and "string" in sub["type"]):
+            return None  # free text (a pattern, a template) is valid too: a name list would mislead
+        if "anyOf" in sub or "oneOf" in sub:
+            inner = _choices(sub, mapping)
+            if inner is None:
+                return None
+            out += inner
+    return out
+
+
+def _closest_choice(schema: Any, value: Any) -> str:
+    """``did you mean 'toInt'?`` for a misspelt name (``toint``, ``cout``, ``{nht: 0}``) among those the schema accepts."""
+    mapping = isinstance(value, dict)
+    word = value if isinstance(value, str) else (next(iter(value)) if mapping and len(value) == 1 else None)
+    choices = _choices(schema, mapping) if isinstance(word, str) else None
+    if not choices or word in choices:
+        return ""
+    close = _near(str(word), choices)
+    if close:
+        return f"did you mean {close!r}?"
+    return f"one of: {', '.join(dict.fromkeys(choices))}" if len(choices) <= 40 else ""
 
 
 def _short(error: Any) -> str:

@@ -169,9 +169,14 @@ def _tls_files_outside_project(collection: CollectionSpec) -> list[Problem]:
 
 
 def _uploads_outside_project(collection: CollectionSpec, spec: RequestSpec) -> list[Problem]:
-    """A multipart ``file:`` may not reach outside the project (a shared collection must not upload ~/.ssh)."""
+    """A multipart ``file:`` or a ``body: {file:}`` may not reach outside the project (a shared collection must not upload ~/.ssh)."""
     from .render import outside_project
 
+    if spec.body is not None and spec.body.kind == "bytes" and isinstance(spec.body.value, dict):
+        path = spec.body.value.get("file")  # body: {file: PATH}, read as bytes: the same rule as an upload
+        if isinstance(path, str) and not is_template(path) and outside_project(collection.base_dir, path):
+            return [collection.source.problem(f"request {spec.name!r}: body file {path!r} is outside the project folder", f"/requests/{spec.index}/body/file", "keep body files inside the project, or pass --allow-outside-files")]
+        return []
     if spec.body is None or spec.body.kind != "multipart" or not isinstance(spec.body.value, dict):
         return []
     out = []

@@ -141,7 +141,7 @@ def target_actual(kind: str, target: str, response: Any) -> tuple[Any, bool]:
 
 def check_target(assertion: Any, predicate: Any, response: Any) -> Any:
     """A check of one of ``EXTRA_KINDS`` -> ``CheckResult``."""
-    from .assertions import evaluate, show
+    from .assertions import evaluate, length_mismatch, show
     from .results import CheckResult
 
     kind, target, loc = assertion.kind, assertion.target, assertion.location
@@ -155,7 +155,8 @@ def check_target(assertion: Any, predicate: Any, response: Any) -> Any:
     except TargetError as exc:
         return CheckResult(kind, target, False, evaluate(predicate, MISSING)[1], f"(nothing: {exc})", str(exc), loc)
     ok, expected = evaluate(predicate, actual, text_actual)
-    return CheckResult(kind, target, ok, expected, show(actual), "" if ok else f"{label} mismatch", loc)
+    shown = (not ok and length_mismatch(predicate, actual)) or show(actual)  # "got length 196", not a cut dump
+    return CheckResult(kind, target, ok, expected, shown, "" if ok else f"{label} mismatch", loc)
 
 
 def _check_cookie(name: str, predicate: Any, response: Any, loc: Any) -> Any:

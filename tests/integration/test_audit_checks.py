@@ -1,0 +1,83 @@
+"""Outside audit of issues 16 and 11: failures that say the length found, misspelt filter names, 401 hints."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+from check_servers import CheckApp, failure_lines, run_requests, serve_app
+
+
+@pytest.fixture(scope="module")
+def base() -> Iterator[str]:
+    with serve_app(CheckApp()) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    "request_, message",
+    [
+        ("url: /png\n    expect: {bytes: {length: {gt: 100}}}", "x bytes: expected length > 100, got length 10"),
+        ("url: /r1\n    follow_redirects: true\n    expect: {redirects: {length: 1}}", "x redirects: expected length 1, got length 2"),
+        ("url: /html\n    expect: {body: {length: 3}}", "x body: expected length 3, got length "),
+        ("url: /item\n    expect: {headers: {content-type: {length: 2}}}", "x header content-type: expected length 2, got length 16"),
+        ('url: /xml\n    expect: {xpath: {"string(//_:title)": {length: 1}}}', "x xpath string(//_:title): expected length 1, got length "),
+    ],
+    ids=["bytes", "redirects", "body", "header", "xpath"],
+)
+def test_a_failed_length_on_any_target_says_the_length_found(run_cli: Any, write: Any, base: str, request_: str, message: str) -> None:
+    result = run_requests(run_cli, write, base, f"  - name: r\n    {request_}\n")
+    assert result.exit_code == 1, result.output
+    (line,) = failure_lines(result)
+    assert line.startswith(message), line
+
+
+@pytest.mark.parametrize(
+    "predicate, hint",
+    [
+        ("{filters: [cout], eq: 3}", "did you mean 'count'?"),
+        ("{filters: [toint], gt: 0}", "did you mean 'toInt'?"),
+        ("{filters: [{nht: 0}], eq: a}", "did you mean 'nth'?"),
+        ("{filters: [{urlqueryparam: code}], exists: true}", "did you mean 'urlQueryParam'?"),
+        ("{type: flaot}", "did you mean 'float'?"),
+        ("{filters: [zzz], eq: 1}", "one of: count, first, last, toInt"),
+        ("{gte: 1}", "did you mean 'ge'?"),
+        ("{lte: 1}", "did you mean 'le'?"),
+        ("[{eq: 1}, {regex: x}]", "did you mean 'matches'?"),
+    ],
+)
+def test_a_misspelt_filter_or_type_names_the_right_one(run_cli: Any, write: Any, predicate: str, hint: str) -> None:
+    path = write("c.yaml", f'name: c\nrequests:\n  - name: r\n    url: http://127.0.0.1:9/\n    expect:\n      json:\n        "$.a": {predicate}\n')
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2
+    assert "c.yaml:7:" in result.stderr and f"hint: {hint}" in result.stderr, result.stderr
+
+
+def test_a_misspelt_filter_in_a_capture_and_a_polling_mode_name_the_right_one(run_cli: Any, write: Any) -> None:
+    path = write("c.yaml", 'name: c\nrequests:\n  - name: r\n    url: http://127.0.0.1:9/\n    retries: {until: chekcs, count: 2}\n    capture: {a: {json: "$.a", filters: [frist]}}\n')
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2
+    assert "hint: did you mean 'checks'?" in result.stderr and "hint: did you mean 'first'?" in result.stderr, result.stderr
+
+
+def test_a_status_text_that_is_not_a_class_keeps_the_status_hint(run_cli: Any, write: Any) -> None:
+    path = write("c.yaml", "name: c\nrequests:\n  - name: r\n    url: http://127.0.0.1:9/\n    expect: {status: 2xxx}\n")
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2
+    assert "hint: Expected status: a code" in result.stderr and "one of: eq" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "auth, sent",
+    [
+        ("auth: {digest: {username: ana, password: wrong-password}}", "check the digest auth written in the collection"),
+        ("auth: {bearer: literal-wrong-token}", "check the bearer auth written in the collection"),
+        ("headers: {Authorization: Basic Zm9vOmJhcg==}", "check the Authorization header written in the collection"),
+    ],
+    ids=["digest", "bearer", "header"],
+)
+def test_a_401_with_credentials_written_out_does_not_say_none_were_sent(run_cli: Any, write: Any, base: str, auth: str, sent: str) -> None:
+    result = run_requests(run_cli, write, base, f"  - name: r\n    url: /digest\n    {auth}\n    expect: {{status: 200}}\n")
+    assert result.exit_code == 1, result.output
+    assert f"hint: the server rejected the credentials (401): {sent}" in result.stdout, result.stdout
+    assert "sends none" not in result.stdout
