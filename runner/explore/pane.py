@@ -61,7 +61,8 @@ def format_body(body: bytes, text: str, content_type: str, redactor: Redactor, m
         return [[(f"<binary body: {format_size(len(body))}, {printable(kind)}>", "dim")]]
     data = _json_or_none(text, content_type) if len(body) <= MAX_PRETTY_BYTES else None
     if data is not None:
-        shown = json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False)
+        # the dumped text is masked again: a server may echo a secret as a key, which mask_data keeps
+        shown = redactor.mask(json.dumps(redactor.mask_data(data), indent=2, ensure_ascii=False))
         style = "json"
     else:
         shown = redactor.mask_lines(text[:-1] if text.endswith("\n") else text)  # a last newline ends a line, it adds none

@@ -164,6 +164,24 @@ def test_a_secret_split_across_tokens_is_masked(write: Any, screen: FakeTTY, mon
         assert secret[:size] not in output and secret[-size:] not in output
 
 
+def test_a_secret_echoed_as_a_json_key_is_masked(write: Any, screen: FakeTTY, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server echoes the token as object keys (as sent and upper-cased): the indented body shows neither."""
+    secret = "tok-Zq81-canary"
+    body = json.dumps({secret: 1, "nested": {secret.upper(): "x"}, "list": [{secret: 2}]}).encode()
+
+    def handler(conn: Connection) -> None:
+        if conn.read_request():
+            conn.send(_head("200 OK", "application/json", len(body)) + body)
+
+    with serve(handler) as server:
+        path = write("k.yaml", f"name: k\nbase_url: {server.url}\nsecrets: [key]\nvars: {{key: {secret}}}\nrequests:\n  - name: k\n    url: /k\n")
+        monkeypatch.chdir(path.parent)
+        assert run_session(RunSettings(paths=[path.name], show=True, color=False, stdout=screen)) == 0
+    output = screen.getvalue()
+    assert '"****": 1' in output and '"****": "x"' in output and '"****": 2' in output
+    assert secret[:4] not in output.lower() and secret[4:].upper() not in output
+
+
 def test_masker_holds_back_only_what_could_start_a_secret() -> None:
     from runner.redact import Redactor, StreamMasker
 
