@@ -493,6 +493,7 @@ def import_curl(text: str, source: str, out_path: Path | None, base: Path | None
         ctx = _Context(base, out_dir, where)
         for url in spec.urls:  # curl sends the same options to every URL it is given
             spec_one = CurlRequest(**{**spec.__dict__, "urls": [url]})
+            book.prefix = env_prefix(urlsplit(_with_scheme(url)).hostname or "")  # a GitHub token is GITHUB_..., even after a Stripe call
             request, origin = build_request(spec_one, book, ctx)
             origins.append(origin)
             requests.append(request)

@@ -65,7 +65,7 @@ class _Converter:
             return None
         if not self.origin:
             self.origin = f"{parts.scheme}://{parts.netloc}"
-            self.book.prefix = env_prefix(parts.hostname or "")
+        self.book.prefix = env_prefix(parts.hostname or "")  # named after the host each credential was sent to
         notes: list[str] = []
         method = str(request.get("method") or "GET").upper()
         origin = f"{parts.scheme}://{parts.netloc}"

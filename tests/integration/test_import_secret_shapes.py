@@ -85,3 +85,12 @@ def test_credentials_inside_text_bodies_become_secret_variables(run_cli: Any, pr
     sent = {request.path: request.get_data(as_text=True) for request, _ in httpserver.log}
     assert sent["/json"] == bodies["/json"][0].replace("{{count}}", "3") and sent["/xml"] == bodies["/xml"][0]
     assert sent["/form"] == f"password={PASSWORD}&meta[x]=1"
+
+
+def test_each_credential_is_named_after_the_host_it_goes_to(run_cli: Any, project: Path) -> None:
+    lines = f"curl https://api.stripe.com/v1/charges -u {STRIPE_KEY}:\ncurl https://api.github.com/user -H 'Authorization: Bearer ghp_16C7e42F292c6912E7710c838347Ae178B4a'\n"
+    (project / "cmds.sh").write_text(lines)
+    imported = run_cli("import", "curl", "-f", "cmds.sh", "-o", "c.yaml", cwd=project)
+    assert imported.exit_code == 0, imported.output
+    text = (project / "c.yaml").read_text()
+    assert "'{{ env.STRIPE_API_KEY }}'" in text and "'{{ env.GITHUB_TOKEN }}'" in text and "ghp_" not in text
