@@ -83,12 +83,15 @@ def load_collection(path: Path | str) -> CollectionSpec:
     collection = builder.collection()
     # what is sent, and the variables that feed it, must reach the wire as the user wrote it
     builder.problems.extend(rewritten_scalars(doc, _SENT_VALUES))
+    builder.problems.extend(rewritten_scalars(doc, _TEXT_EXPECTED))
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0)))
     return collection
 
 
 _SENT_VALUES = r"^(?:/(?:vars|params|headers)|/requests/\d+/(?:params|headers|json|form|multipart|body))(?:/|$)"
+# Values compared with text (a header, the body, the URL, a cookie's value): `X-Version: 1.10` can never equal "1.10".
+_TEXT_EXPECTED = r"^/requests/\d+/expect/(?:headers/[^/]+|body|url|cookies/[^/]+(?:/value)?)(?:/\d+)?(?:/(?:eq|ne|contains|not_contains|startswith|endswith|in(?:/\d+)?))?$"
 
 
 def load_environment(path: Path | str) -> EnvironmentSpec:

@@ -81,3 +81,16 @@ def test_a_401_with_credentials_written_out_does_not_say_none_were_sent(run_cli:
     assert result.exit_code == 1, result.output
     assert f"hint: the server rejected the credentials (401): {sent}" in result.stdout, result.stdout
     assert "sends none" not in result.stdout
+
+
+def test_a_number_yaml_rewrites_in_a_text_expectation_is_an_input_error(run_cli: Any, write: Any) -> None:
+    expect = "headers: {X-Version: 1.10, X-Zip: [{ne: 01234}], Content-Length: {gt: 1e2}}\n      cookies: {sid: {value: 1.50}}\n      body: {contains: 2.0}"
+    path = write("c.yaml", f"name: c\nrequests:\n  - name: r\n    url: http://127.0.0.1:9/\n    expect:\n      {expect}\n")
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 2
+    assert "requests[0].expect.headers.X-Version: the value is not the text you wrote\n  --> " in result.stderr
+    assert "hint: YAML reads 1.10 as the number 1.1: quote it ('1.10')" in result.stderr
+    assert "requests[0].expect.headers.X-Zip[0].ne: the value is not the text you wrote" in result.stderr
+    assert "requests[0].expect.cookies.sid.value: the value is not the text you wrote" in result.stderr
+    assert "headers.Content-Length" not in result.stderr and "expect.body" not in result.stderr  # a number compared as a number; 2.0 is written as JSON writes it
+    assert result.stderr.count("the value is not the text you wrote") == 3
