@@ -278,6 +278,48 @@ class StreamMasker:
         return self.redactor.mask(shown)
 
 
+class PieceMasker:
+    """Masks texts that arrive as pieces shown one per line (plain server-sent events): a secret cut across pieces is masked in each.
+
+    ``feed`` returns the pieces that are safe to show now: a piece is held back while
+    the text after its start is shorter than the longest secret (the next piece could
+    still complete one); a piece holding part of a secret cut across pieces shows as ``****``.
+    """
+
+    def __init__(self, redactor: Redactor):
+        self.redactor = redactor
+        self.pending: list[list[Any]] = []  # [prefix shown as is, text, whether it holds part of a cut secret]
+
+    def feed(self, text: str, prefix: str = "") -> list[str]:
+        """The masked lines that are safe to show after ``text`` (shown after ``prefix``) arrives."""
+        self.pending.append([prefix, text, False])
+        pattern = self.redactor.pattern()
+        if pattern is None:
+            return self.flush()
+        ends, position = [], 0
+        for piece in self.pending:
+            position += len(piece[1])
+            ends.append(position)
+        for match in pattern.finditer("".join(piece[1] for piece in self.pending)):
+            touching = [index for index, end in enumerate(ends) if end - len(self.pending[index][1]) < match.end() and end > match.start()]
+            if len(touching) > 1:
+                for index in touching:
+                    self.pending[index][2] = True
+        keep = max(len(value) for value in self.redactor.forms()) - 1
+        ready = sum(1 for end in ends if end <= position - keep)
+        shown, self.pending = self.pending[:ready], self.pending[ready:]
+        return [self._show(piece) for piece in shown]
+
+    def flush(self) -> list[str]:
+        """Every piece held back, masked (the pieces ended)."""
+        shown, self.pending = self.pending, []
+        return [self._show(piece) for piece in shown]
+
+    def _show(self, piece: list[Any]) -> str:
+        prefix, text, cut = piece
+        return self.redactor.mask(prefix) + (MASK if cut else self.redactor.mask(text))
+
+
 def _masked_first_cookie(match: re.Match[str]) -> str:
     return f"{match.group(1)}={MASK}" if match.group(1) else MASK
 

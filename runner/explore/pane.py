@@ -17,7 +17,7 @@ import json
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from ..redact import Redactor, StreamMasker
+from ..redact import PieceMasker, Redactor, StreamMasker
 from ..reports.console import Line, format_size
 from ..terminal import printable  # the console's escaping: controls as \x1b, workflow-command lines defused
 
@@ -148,16 +148,17 @@ class Pane:
         for line in format_head(response.status_code, response.http_version, list(response.headers.items()), self.redactor):
             self.write(line)
         self.write([])
-        self._streaming[id(request)] = [StreamMasker(self.redactor), False]
+        self._streaming[id(request)] = [StreamMasker(self.redactor), False, PieceMasker(self.redactor)]
 
     def stream_event(self, request: Any, event: Any) -> None:
         """One event arrived: its token goes on the open line, any other event on a line of its own."""
         state = self._streaming.get(id(request))
         if state is None:
             return
-        masker, open_line = state
+        masker, open_line, pieces = state
         token = event_token(event)
         if token is not None:
+            self._write_pieces(pieces.flush())
             shown = masker.feed(token)
             if shown:
                 at_line_start = not open_line or self._last_char_newline
@@ -171,7 +172,11 @@ class Pane:
             self.write([(printable(rest), "")])
             state[1] = False
         label = f"{event.event}: " if event.event != "message" else ""
-        self.write([(printable(self.redactor.mask(f"{label}{event.data}")), "")])
+        self._write_pieces(pieces.feed(event.data, label))  # a secret may be cut across events: held back until known
+
+    def _write_pieces(self, lines: list[str]) -> None:
+        for line in lines:
+            self.write([(printable(line), "")])
 
     def response(self, name: str, request_method: str, url: str, response: Any) -> None:
         """A whole response: for a stream that was shown live, only its ending."""
@@ -180,7 +185,8 @@ class Pane:
             state = value
             del self._streaming[key]
         if response.events is not None and state is not None:
-            masker, open_line = state
+            masker, open_line, pieces = state
+            self._write_pieces(pieces.flush())
             rest = masker.flush()
             if open_line or rest:
                 self.write([(printable(rest), "")])

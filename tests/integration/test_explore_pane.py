@@ -164,6 +164,29 @@ def test_a_secret_split_across_tokens_is_masked(write: Any, screen: FakeTTY, mon
         assert secret[:size] not in output and secret[-size:] not in output
 
 
+def test_a_secret_split_across_plain_events_is_masked(write: Any, screen: FakeTTY, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain-text events, one line each, carry the token in pieces (also after an event name): no line shows a piece."""
+    secret = "tok-Zq81-canary"
+    events = ["hello", secret[:4], secret[4:10], secret[10:], "bye", f"event: note\ndata: {secret[:7]}", f"event: note\ndata: {secret[7:]}"]
+
+    def handler(conn: Connection) -> None:
+        if not conn.read_request():
+            return
+        conn.send(_head("200 OK", "text/event-stream"))
+        for event in events:
+            conn.send((event if event.startswith("event:") else f"data: {event}").encode() + b"\n\n")
+        conn.sock.close()
+
+    with serve(handler) as server:
+        path = write("p.yaml", f"name: p\nbase_url: {server.url}\nsecrets: [key]\nvars: {{key: {secret}}}\nrequests:\n  - name: p\n    url: /p\n")
+        monkeypatch.chdir(path.parent)
+        assert run_session(RunSettings(paths=[path.name], show=True, color=False, stdout=screen)) == 0
+    output = screen.getvalue()
+    assert "hello\n****\n****\n****\nbye\nnote: ****\nnote: ****\n(7 events" in output, output
+    for size in range(4, len(secret) + 1):
+        assert not any(secret[start : start + size] in output for start in range(len(secret) - size + 1)), size
+
+
 def test_a_secret_echoed_as_a_json_key_is_masked(write: Any, screen: FakeTTY, monkeypatch: pytest.MonkeyPatch) -> None:
     """The server echoes the token as object keys (as sent and upper-cased): the indented body shows neither."""
     secret = "tok-Zq81-canary"
