@@ -9,6 +9,7 @@ query parameters and token-shaped values become secret variables.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -45,6 +46,8 @@ def _is_static(entry: dict[str, Any]) -> bool:
     content = response.get("content") if isinstance(response.get("content"), dict) else {}
     request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
     mime, url = str(content.get("mimeType") or "").lower(), str(request.get("url") or "")
+    if str(request.get("method") or "GET").upper() not in ("GET", "HEAD"):
+        return False  # an upload, or an API call answering with an image: not an asset the page loaded
     return bool(_STATIC_TYPES.search(mime) or _STATIC_EXTENSIONS.search(urlsplit(url).path))
 
 
@@ -107,6 +110,12 @@ class _Converter:
             return
         mime = str(post.get("mimeType") or "").split(";")[0].strip().lower()
         text = post.get("text")
+        if isinstance(text, str) and str(post.get("encoding", "")).lower() == "base64":  # some tools write binary bodies so
+            try:
+                text = base64.b64decode(text, validate=True).decode("utf-8")
+            except ValueError:
+                notes.append("the request body (base64, not UTF-8 text) was left out: runner sends text bodies")
+                return
         if isinstance(text, str) and len(text) > MAX_BODY:
             notes.append(f"the request body ({len(text)} characters) was left out: over {MAX_BODY} characters")
             return

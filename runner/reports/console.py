@@ -71,9 +71,10 @@ def format_failure(result: RequestResult) -> list[Line]:
     lines.append([(f"  {result.method} {result.url}", "dim")])
     if result.outcome == ERROR:
         lines.append([("  x ", "red"), (result.error, "")])
-    for attempt in result.attempts[:-1]:
-        detail = attempt.error or f"status {attempt.status}"
-        lines.append([(f"  attempt {attempt.number}: {detail}", "dim")])
+    from .document import attempt_lines
+
+    for text in attempt_lines([(attempt.number, attempt.error or f"status {attempt.status}") for attempt in result.attempts[:-1]]):
+        lines.append([(f"  {text}", "dim")])
     for check in result.failed_checks:
         label = check.label
         if check.kind == "schema" or check.keyword:  # a schema violation of the body or of one event

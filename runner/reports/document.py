@@ -237,13 +237,29 @@ def describe_check(check: dict[str, Any]) -> str:
     return text
 
 
+def attempt_lines(attempts: list[tuple[int, str]], keep: int = 6) -> list[str]:
+    """``attempt 1: status 503`` lines, a run of equal outcomes as one (``attempts 2-59: status 200``), at most ``keep``.
+
+    A poll of 1000 attempts must not print 1000 lines; the reports' attempt lists keep each one.
+    """
+    groups: list[list[Any]] = []
+    for number, detail in attempts:
+        if groups and groups[-1][2] == detail and groups[-1][1] == number - 1:
+            groups[-1][1] = number
+        else:
+            groups.append([number, number, detail])
+    lines = [f"attempt {first}: {detail}" if first == last else f"attempts {first}-{last}: {detail}" for first, last, detail in groups]
+    if len(lines) > keep:
+        lines = [*lines[: keep // 2], f"... ({len(lines) - keep} more attempt lines)", *lines[-(keep // 2):]]
+    return lines
+
+
 def failure_lines(request: dict[str, Any]) -> list[str]:
     """Why a request failed or errored, one line per cause (checks, transport, earlier attempts)."""
     lines = []
     if request["error"]:
         lines.append(f"{request['error']['kind']} error: {request['error']['message']}")
-    for attempt in request["attempts"][:-1]:
-        lines.append(f"attempt {attempt['number']}: {attempt['error'] or 'status ' + str(attempt['status'])}")
+    lines += attempt_lines([(attempt["number"], attempt["error"] or f"status {attempt['status']}") for attempt in request["attempts"][:-1]])
     lines += [describe_check(check) for check in request["checks"] if not check["passed"]]
     return lines
 

@@ -94,3 +94,21 @@ def test_a_number_yaml_rewrites_in_a_text_expectation_is_an_input_error(run_cli:
     assert "requests[0].expect.cookies.sid.value: the value is not the text you wrote" in result.stderr
     assert "headers.Content-Length" not in result.stderr and "expect.body" not in result.stderr  # a number compared as a number; 2.0 is written as JSON writes it
     assert result.stderr.count("the value is not the text you wrote") == 3
+
+
+def test_a_long_poll_lists_its_attempts_in_a_few_lines(run_cli: Any, write: Any, base: str, project: Any) -> None:
+    requests = '  - name: never\n    url: /item\n    retries: {until: checks, count: 300, interval: 0}\n    expect: {json: {"$.nope": {exists: true}}}\n'
+    result = run_requests(run_cli, write, base, requests, "--report", f"junit:{project / 'j.xml'}")
+    assert result.exit_code == 1
+    assert "(301 attempts)" in result.stdout and "  attempts 1-300: status 200\n" in result.stdout
+    assert "attempt 2:" not in result.stdout and len(result.stdout.splitlines()) < 40
+    assert "attempts 1-300: status 200" in (project / "j.xml").read_text()
+
+
+def test_attempt_lines_group_equal_runs_and_keep_a_bounded_number() -> None:
+    from runner.reports.document import attempt_lines
+
+    assert attempt_lines([(1, "status 503"), (2, "status 503"), (3, "connection refused"), (4, "status 503")]) == ["attempts 1-2: status 503", "attempt 3: connection refused", "attempt 4: status 503"]
+    lines = attempt_lines([(n, f"status {500 + n % 2}") for n in range(1, 101)])
+    assert lines[:3] == ["attempt 1: status 501", "attempt 2: status 500", "attempt 3: status 501"]
+    assert lines[3] == "... (94 more attempt lines)" and lines[-1] == "attempt 100: status 500" and len(lines) == 7

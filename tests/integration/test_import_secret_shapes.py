@@ -1,4 +1,4 @@
-"""Importers: a key sent as the basic-auth username, a Postman variable named like a generated one, JSON with comments."""
+"""Importers, real-world shapes: a key as the basic-auth username, Postman variable names, JSON with comments, text bodies, HAR uploads."""
 
 from __future__ import annotations
 
@@ -94,3 +94,25 @@ def test_each_credential_is_named_after_the_host_it_goes_to(run_cli: Any, projec
     assert imported.exit_code == 0, imported.output
     text = (project / "c.yaml").read_text()
     assert "'{{ env.STRIPE_API_KEY }}'" in text and "'{{ env.GITHUB_TOKEN }}'" in text and "ghp_" not in text
+
+
+def test_har_a_put_answered_with_an_image_is_kept_and_a_base64_body_is_decoded(run_cli: Any, project: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/avatar", method="PUT").respond_with_data(b"png", content_type="image/png")
+
+    def entry(method: str, path: str, post: dict[str, Any] | None) -> dict[str, Any]:
+        request = {"method": method, "url": httpserver.url_for(path), "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": -1}
+        response = {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 3, "mimeType": "image/png"}, "redirectURL": "", "headersSize": -1, "bodySize": -1}
+        return {"startedDateTime": "2024-01-01T00:00:00Z", "time": 1, "request": {**request, **({"postData": post} if post else {})}, "response": response, "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}
+
+    har = {"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+        entry("GET", "/logo.png", None),
+        entry("PUT", "/avatar", {"mimeType": "text/plain", "text": "aGVsbG8gd29ybGQ=", "encoding": "base64"}),
+    ]}}
+    (project / "a.har").write_text(json.dumps(har))
+    imported = run_cli("import", "har", "a.har", "-o", "a.yaml", cwd=project)
+    assert imported.exit_code == 0, imported.output
+    text = (project / "a.yaml").read_text()
+    assert "/logo.png" not in text and "1 static asset(s)" in text
+    assert run_cli("run", "a.yaml").exit_code == 0
+    (request, _), = httpserver.log
+    assert request.get_data() == b"hello world"
