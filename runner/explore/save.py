@@ -138,6 +138,7 @@ class Span:
     flow: bool = False
     anchor: str | None = None
     alias: bool = False
+    keep: bool = False  # a block scalar that keeps its trailing blank lines (``|+``, ``>+``): text after it would join them
     pairs: list[tuple[str, "Span", "Span"]] = field(default_factory=list)  # a mapping: (key, key span, value span)
     items: list["Span"] = field(default_factory=list)  # a sequence
 
@@ -157,9 +158,11 @@ def _node(event: Any, events: Any, text: str) -> Span:
         return Span(start, event.end_mark.index, column, alias=True)
     if isinstance(event, yaml.ScalarEvent):
         end = event.end_mark.index
+        keep = False
         if event.style in ("|", ">"):
             end = len(text[:end].rstrip())
-        return Span(start, end, column, anchor=event.anchor)
+            keep = "+" in text[start : _line_end(text, start)].split("#")[0]
+        return Span(start, end, column, anchor=event.anchor, keep=keep)
     if isinstance(event, yaml.SequenceStartEvent):
         span = Span(start, event.end_mark.index, column, flow=bool(event.flow_style), anchor=event.anchor)
         for item in events:
@@ -234,6 +237,10 @@ def splice_examples(text: str, examples: dict[int, dict[str, Any]]) -> str:
             key, value = current
             anchor = f" &{value.anchor}" if value.anchor else ""
             edits.append((key.start, _line_end(text, value.end), f"example:{anchor}{newline}{_block(example, key.column + 2, newline)}"))
+        elif item.pairs[-1][2].keep and len(item.pairs) > 1:  # its blank lines belong to the last value: the example goes before its key
+            column = item.pairs[0][1].column
+            start = text.rfind("\n", 0, item.pairs[-1][1].start) + 1
+            edits.append((start, start, f"{' ' * column}example:{newline}{_block(example, column + 2, newline)}{newline}"))
         else:
             column = item.pairs[0][1].column
             end = _line_end(text, item.end)

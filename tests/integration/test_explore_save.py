@@ -271,3 +271,16 @@ def test_a_secret_streamed_across_events_is_masked_in_verbose_output_and_reports
     for text in (result.output, report.read_text()):
         for start in range(len(TOKEN) - 3):
             assert TOKEN[start : start + 4] not in text, TOKEN[start : start + 4]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_request_ending_in_a_keep_block_scalar_gets_its_example_before_it(newline: str, run_cli: Any, write: Any, echo: HTTPServer) -> None:
+    """``|+`` keeps its trailing blank lines: an example after them would cut them off, so it goes before that last key."""
+    text = newline.join(["name: n", f"base_url: {echo.url_for('')}", "requests:", "  - name: a", "    url: /text", "    description: |+  # kept", "      two blank lines follow", "", "", "  - name: b", "    url: /text", ""])
+    path = write("k.yaml", "")
+    path.write_bytes(text.encode())
+    result = run_cli("run", str(path), "--save-examples")
+    assert result.exit_code == 0, result.output
+    example = newline.join(["    example:", "      status: 200", "      headers:", "        content-type: text/plain; charset=utf-8", "      body: |-", "        hello", "        world", ""])
+    expected = text.replace(f"    description: |+", f"{example}    description: |+").replace(f"  - name: b{newline}    url: /text{newline}", f"  - name: b{newline}    url: /text{newline}{example}")
+    assert path.read_bytes().decode() == expected
