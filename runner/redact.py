@@ -278,6 +278,35 @@ class StreamMasker:
         return self.redactor.mask(shown)
 
 
+def cut_pieces(redactor: Redactor, pieces: list[str]) -> set[int]:
+    """Indexes of the pieces that hold part of a secret cut across pieces (a stream's tokens or events, joined)."""
+    pattern = redactor.pattern()
+    if pattern is None:
+        return set()
+    starts, position = [], 0
+    for piece in pieces:
+        starts.append(position)
+        position += len(piece)
+    found: set[int] = set()
+    for match in pattern.finditer("".join(pieces)):
+        touching = [index for index, start in enumerate(starts) if start < match.end() and start + len(pieces[index]) > match.start()]
+        if len(touching) > 1:  # whole in one piece, the redactor finds it there
+            found.update(touching)
+    return found
+
+
+def mask_stream_text(redactor: Redactor, text: str, events: list[Any], token: Any) -> str:
+    """A stream's raw text (``data:`` lines) masked, also where a secret is cut across events: each piece of it becomes ``****``."""
+    pieces = [(index, token(event) if token(event) is not None else event.data) for index, event in enumerate(events)]
+    pieces = [(index, piece) for index, piece in pieces if piece]
+    for position in cut_pieces(redactor, [piece for _, piece in pieces]):
+        index, piece = pieces[position]
+        quoted = json.dumps(piece)
+        text = text.replace(quoted, f'"{MASK}"').replace(json.dumps(piece, ensure_ascii=False), f'"{MASK}"')
+        text = re.sub(r"(?m)^(data: ?)" + re.escape(piece) + r"(\r?)$", lambda match: match.group(1) + MASK + match.group(2), text)
+    return redactor.mask(text)
+
+
 class PieceMasker:
     """Masks texts that arrive as pieces shown one per line (plain server-sent events): a secret cut across pieces is masked in each.
 
@@ -293,18 +322,14 @@ class PieceMasker:
     def feed(self, text: str, prefix: str = "") -> list[str]:
         """The masked lines that are safe to show after ``text`` (shown after ``prefix``) arrives."""
         self.pending.append([prefix, text, False])
-        pattern = self.redactor.pattern()
-        if pattern is None:
+        if self.redactor.pattern() is None:
             return self.flush()
+        for index in cut_pieces(self.redactor, [piece[1] for piece in self.pending]):
+            self.pending[index][2] = True
         ends, position = [], 0
         for piece in self.pending:
             position += len(piece[1])
             ends.append(position)
-        for match in pattern.finditer("".join(piece[1] for piece in self.pending)):
-            touching = [index for index, end in enumerate(ends) if end - len(self.pending[index][1]) < match.end() and end > match.start()]
-            if len(touching) > 1:
-                for index in touching:
-                    self.pending[index][2] = True
         keep = max(len(value) for value in self.redactor.forms()) - 1
         ready = sum(1 for end in ends if end <= position - keep)
         shown, self.pending = self.pending[:ready], self.pending[ready:]

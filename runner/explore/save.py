@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError, SaveError
-from ..redact import CREDENTIAL_HEADERS, MASK, Redactor
+from ..redact import CREDENTIAL_HEADERS, MASK, Redactor, cut_pieces
 from ..source import parse_yaml
 from ..variables import Scope
 
@@ -76,25 +76,17 @@ def _mask_split_secrets(data: list[Any], events: list[Any], redactor: Redactor) 
     """``data`` with every event that holds a piece of a secret cut across events masked (a streamed answer arrives token by token)."""
     from .pane import event_token
 
-    pattern = redactor.pattern()
-    if pattern is None:
-        return data
-    pieces: list[tuple[int, int, str]] = []  # (event index, where the piece starts in the joined text, the piece)
-    position = 0
+    pieces: list[tuple[int, str]] = []  # (event index, the text it carries)
     for index, event in enumerate(events):
         piece = event_token(event)
         if piece is None and isinstance(data[index], str):
             piece = data[index]
         if piece:
-            pieces.append((index, position, piece))
-            position += len(piece)
-    joined = "".join(piece for _, _, piece in pieces)
+            pieces.append((index, piece))
     cut: dict[int, set[str]] = {}
-    for match in pattern.finditer(joined):
-        touching = [(index, piece) for index, start, piece in pieces if start < match.end() and start + len(piece) > match.start()]
-        if len(touching) > 1:  # whole in one event, the redactor finds it there
-            for index, piece in touching:
-                cut.setdefault(index, set()).add(piece)
+    for position in cut_pieces(redactor, [piece for _, piece in pieces]):
+        index, piece = pieces[position]
+        cut.setdefault(index, set()).add(piece)
     return [_replace_strings(item, cut[index]) if index in cut else item for index, item in enumerate(data)]
 
 

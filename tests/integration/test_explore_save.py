@@ -236,17 +236,18 @@ def test_fail_on_drift_alone_implies_the_diff(run_cli: Any, write: Any, echo: HT
     assert result.exit_code == 1 and "~ body  json -> text" in result.stdout
 
 
+def _split_stream(request: Request) -> Response:
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    pieces = ["key: ", token[:3], token[3:9], token[9:], " done"]
+    chunks = [f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n" for piece in pieces]
+    chunks += [f"data: {token[:5]}\n\n", f"data: {token[5:]}\n\n", "data: [DONE]\n\n"]
+    return Response("".join(chunks), content_type="text/event-stream")
+
+
 def test_a_secret_streamed_across_events_is_masked_in_the_saved_example(run_cli: Any, write: Any, httpserver: HTTPServer) -> None:
     """A server streams the token back in pieces (tokens, then plain-text events): joined, the saved events must not spell it."""
 
-    def stream(request: Request) -> Response:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        pieces = ["key: ", token[:3], token[3:9], token[9:], " done"]
-        chunks = [f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n" for piece in pieces]
-        chunks += [f"data: {token[:5]}\n\n", f"data: {token[5:]}\n\n", "data: [DONE]\n\n"]
-        return Response("".join(chunks), content_type="text/event-stream")
-
-    httpserver.expect_request("/stream").respond_with_handler(stream)
+    httpserver.expect_request("/stream").respond_with_handler(_split_stream)
     path = write("s.yaml", f"name: s\nsecrets: [api_key]\nvars: {{api_key: \"{{{{ env.DEMO_KEY }}}}\"}}\nauth: {{bearer: \"{{{{ api_key }}}}\"}}\nbase_url: {httpserver.url_for('')}\nrequests:\n  - name: stream\n    url: /stream\n")
     result = run_cli("run", str(path), "--save-examples", env={"DEMO_KEY": TOKEN})
     assert result.exit_code == 0, result.output
@@ -257,3 +258,16 @@ def test_a_secret_streamed_across_events_is_masked_in_the_saved_example(run_cli:
     joined = "".join(contents) + "".join(events[5:])
     for size in range(4, len(TOKEN) + 1):
         assert not any(TOKEN[start : start + size] in joined for start in range(len(TOKEN) - size + 1)), size
+
+
+def test_a_secret_streamed_across_events_is_masked_in_verbose_output_and_reports(run_cli: Any, write: Any, httpserver: HTTPServer, project: Path) -> None:
+    """The raw stream that -v prints and a failed request's body excerpt (console and reports) hold no piece of the token."""
+    httpserver.expect_request("/stream").respond_with_handler(_split_stream)
+    path = write("v.yaml", f"name: v\nsecrets: [api_key]\nvars: {{api_key: \"{{{{ env.DEMO_KEY }}}}\"}}\nauth: {{bearer: \"{{{{ api_key }}}}\"}}\nbase_url: {httpserver.url_for('')}\nrequests:\n  - name: stream\n    url: /stream\n    expect: {{events: {{count: 99}}}}\n")
+    report = project / "r.json"
+    result = run_cli("run", str(path), "-v", "--report", f"json:{report}", env={"DEMO_KEY": TOKEN})
+    assert result.exit_code == 1, result.output
+    assert '< data: {"choices": [{"delta": {"content": "****"}}]}' in result.stdout and "< data: ****" in result.stdout
+    for text in (result.output, report.read_text()):
+        for start in range(len(TOKEN) - 3):
+            assert TOKEN[start : start + 4] not in text, TOKEN[start : start + 4]
