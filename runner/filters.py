@@ -67,7 +67,7 @@ def _nth(value: Any, index: Any) -> Any:
     try:
         return value[int(index)]
     except IndexError:
-        raise FilterError(f"nth: index {index} is out of range (the list has {len(value)} items)") from None
+        raise FilterError(f"nth: index {index} is out of range (the list has {len(value)} item{'' if len(value) == 1 else 's'})") from None
 
 
 def _first(value: Any, _: Any) -> Any:

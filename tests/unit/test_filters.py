@@ -70,7 +70,7 @@ def test_days_after_and_before_now() -> None:
 
 REFUSE = [
     ("count-number", ["count"], 5, "count: expected a list, got 5"),
-    ("nth-out-of-range", [{"nth": 3}], [1], "nth: index 3 is out of range (the list has 1 items)"),
+    ("nth-out-of-range", [{"nth": 3}], [1], "nth: index 3 is out of range (the list has 1 item)"),
     ("toInt-text", ["toInt"], "abc", 'toInt: "abc" is not an integer'),
     ("toInt-bool", ["toInt"], True, "toInt: true is not an integer"),
     ("toFloat-text", ["toFloat"], "x", 'toFloat: "x" is not a number'),
