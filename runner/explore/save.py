@@ -236,7 +236,11 @@ def splice_examples(text: str, examples: dict[int, dict[str, Any]]) -> str:
         if current is not None:
             key, value = current
             anchor = f" &{value.anchor}" if value.anchor else ""
-            edits.append((key.start, _line_end(text, value.end), f"example:{anchor}{newline}{_block(example, key.column + 2, newline)}"))
+            end = _line_end(text, value.end)
+            # a comment on the key's line (or after a one-line value) stays on the key's line
+            comment = text[value.end : end] if _line_end(text, key.start) == end else text[key.end : _line_end(text, key.start)].lstrip(":").replace(anchor.strip(), "", 1)
+            comment = comment if comment.strip().startswith("#") else ""
+            edits.append((key.start, end, f"example:{anchor}{comment}{newline}{_block(example, key.column + 2, newline)}"))
         elif item.pairs[-1][2].keep and len(item.pairs) > 1:  # its blank lines belong to the last value: the example goes before its key
             column = item.pairs[0][1].column
             start = text.rfind("\n", 0, item.pairs[-1][1].start) + 1

@@ -284,3 +284,12 @@ def test_a_request_ending_in_a_keep_block_scalar_gets_its_example_before_it(newl
     example = newline.join(["    example:", "      status: 200", "      headers:", "        content-type: text/plain; charset=utf-8", "      body: |-", "        hello", "        world", ""])
     expected = text.replace(f"    description: |+", f"{example}    description: |+").replace(f"  - name: b{newline}    url: /text{newline}", f"  - name: b{newline}    url: /text{newline}{example}")
     assert path.read_bytes().decode() == expected
+
+
+def test_a_comment_on_the_example_key_line_is_kept(run_cli: Any, write: Any, echo: HTTPServer) -> None:
+    text = f"name: n\nbase_url: {echo.url_for('')}\nrequests:\n  - name: a\n    url: /text\n    example: {{}}  # was empty\n  - name: b\n    url: /text\n    example: &ex   # stale\n      status: 500\n"
+    path = write("c.yaml", text)
+    assert run_cli("run", str(path), "--save-examples").exit_code == 0
+    lines = path.read_text().split("\n")
+    assert "    example:  # was empty" in lines
+    assert any(line.startswith("    example: &ex ") and line.endswith("# stale") for line in lines), lines
