@@ -19,13 +19,13 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from ..model import CollectionSpec
 from ..templating import Templates
 from ..terminal import printable_line
 from .answers import MockState, Reply, json_reply, reply_to
-from .routes import Incoming, Route, build_routes
+from .routes import Incoming, Route, RouteTable, build_routes
 
 HANDLER_THREAD_NAME = "runner-mock-handler"
 HEALTH_PATH = "/__runner/health"  # 200 once the routes are served (the socket accepts only then anyway)
@@ -279,7 +279,7 @@ class MockServer:
         self._mask: Callable[[str], str] = lambda text: text
 
     @property
-    def routes(self) -> list[Route]:
+    def routes(self) -> Sequence[Route]:
         """The routes served."""
         return self.state.routes
 
@@ -324,7 +324,9 @@ class MockServer:
 
     def serve_routes(self, routes: list[Route], templates: Templates, schemas: Any) -> None:
         """Serve ``routes`` and start accepting connections."""
-        self.state.routes = routes
+        for route in routes:
+            route.prepared  # noqa: B018 - each body serialised now, not by the first request
+        self.state.routes = RouteTable(routes)
         self.state.templates = templates
         self.state.schemas = schemas
         self._listen()
