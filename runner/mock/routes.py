@@ -39,25 +39,13 @@ from ..examples import resolve_stream
 from ..model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
 from ..render import render_method
 from ..templating import HELPER_NAMES, TemplateError, Templates, is_template
+from .matching import Matcher, Wildcard, matcher
 
 ANY_METHOD = "*"  # a templated method that only a real run can render matches any method
 
 _PLACEHOLDER = "\x00"
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _ONE_NAME = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
-
-
-@dataclass(frozen=True)
-class Wildcard:
-    """A value only the run knows: matches anything, or strings matching ``pattern``."""
-
-    pattern: re.Pattern[str] | None = None
-
-    def matches(self, value: Any) -> bool:
-        """Whether ``value`` fits the wildcard."""
-        if self.pattern is None:
-            return True
-        return isinstance(value, str) and self.pattern.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -111,6 +99,16 @@ class Route:
 
         return prepare_body(self.example)
 
+    @cached_property
+    def query_matcher(self) -> Matcher:
+        """``query_form`` compiled for ranking."""
+        return matcher(self.query_form)
+
+    @cached_property
+    def body_matcher(self) -> Matcher:
+        """``body`` compiled for ranking."""
+        return matcher(self.body)
+
     @property
     def title(self) -> str:
         """``collection: request`` for log lines."""
@@ -148,7 +146,7 @@ class Incoming:
                 error = f"the body is not valid JSON: {str(exc)[:200]}"
         elif raw_body:
             error = f"the body is {content_type.split(';')[0] or 'not JSON'}, not JSON"
-        return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True), body, has_json, raw_body, error)
+        return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True) if query else {}, body, has_json, raw_body, error)
 
     @property
     def wants_stream(self) -> bool | None:
@@ -358,52 +356,6 @@ def _auth_fit(route: Route, request: Incoming, strict: bool) -> int:
     return int(not strict and route.example.status != 401)  # is_authorized, the credential read once
 
 
-def compare(expected: Any, actual: Any) -> tuple[int, int, int]:
-    """``(mismatches, equal values, wildcard matches)`` of ``actual`` against a route's value."""
-    totals = [0, 0, 0]
-    _tally(expected, actual, totals)
-    return (totals[0], totals[1], totals[2])
-
-
-def _tally(expected: Any, actual: Any, totals: list[int]) -> None:
-    """``compare``, adding into ``totals``: no tuple per value (ranking runs it for every candidate of every request)."""
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            totals[0] += 1
-            return
-        common = 0
-        for key, value in expected.items():
-            if key in actual:
-                common += 1
-                _tally(value, actual[key], totals)
-        totals[0] += len(expected) + len(actual) - 2 * common  # keys missing, plus keys extra
-    elif isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            totals[0] += 1
-            return
-        for item, other in zip(expected, actual):
-            _tally(item, other, totals)
-    elif isinstance(expected, Wildcard):
-        totals[2 if expected.matches(actual) else 0] += 1
-    else:
-        totals[1 if _same(expected, actual) else 0] += 1
-
-
-def _same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    return bool(expected == actual)
-
-
-def _tally_params(route: Route, request: Incoming, totals: list[int]) -> None:
-    expected = route.query_form
-    auth = route.auth
-    ignored = auth.key_name if auth is not None and auth.kind == "api_key" and auth.key_in == "query" else None
-    actual = request.query if ignored is None or ignored not in request.query else {name: values for name, values in request.query.items() if name != ignored}
-    if expected or actual:
-        _tally(expected, actual, totals)
-
-
 def _query_text(value: Any) -> Any:
     if isinstance(value, Wildcard):
         return value
@@ -416,10 +368,13 @@ def rank(route: Route, request: Incoming, strict: bool = True) -> tuple[int, ...
     """The sort key of a candidate route: higher is a better fit (see the module docstring)."""
     auth_fit = _auth_fit(route, request, strict)
     totals = [0, 0, 0]  # mismatches, equal values, wildcard matches: of the query, then the body
-    _tally_params(route, request, totals)
+    query = request.query
+    if query or route.query_form:
+        ignored = route.auth.key_name if route.auth is not None and route.auth.kind == "api_key" and route.auth.key_in == "query" else None
+        route.query_matcher(query if ignored not in query else {name: values for name, values in query.items() if name != ignored}, totals)
     if route.has_json_body:
         if request.has_json_body:
-            _tally(route.body, request.body, totals)
+            route.body_matcher(request.body, totals)
         else:
             totals[0] += 1
     elif request.has_json_body:
