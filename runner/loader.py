@@ -276,6 +276,8 @@ def _short(error: Any) -> str:
         return f"{value} is not a valid value here"
     if error.validator == "pattern":
         return f"{value} does not have the expected form (a literal name, not a template)" if "{{" in value else f"{value} does not have the expected form"
+    if error.validator == "not" and isinstance(error.validator_value, dict) and "$comment" in error.validator_value:
+        return str(error.validator_value["$comment"])  # the schema says in words what the "not" rules out
     return error.message
 
 
