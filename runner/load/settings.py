@@ -32,6 +32,7 @@ class LoadSettings:
     worker: bool = False
     master_host: str = "127.0.0.1"
     master_port: int = 5557
+    master_wait: str = "30s"  # --worker: how long to keep knocking at a master that does not answer
     timeout: float | None = None
     force: bool = False
 
