@@ -253,6 +253,7 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
 @click.option("--worker", is_flag=True, help="Send requests for a master (runner load ... --master).")
 @click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's address.")
 @click.option("--master-port", type=click.IntRange(min=1, max=65535), default=5557, show_default=True, help="The master's port (both sides).")
+@click.option("--master-wait", default="30s", show_default=True, metavar="DURATION", help="With --worker: give up (exit 2) when no master answers within this long.")
 @click.option("--timeout", type=_Finite(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--force", is_flag=True, help="Overwrite existing CSV and HTML files.")
 @_traceback_option

@@ -8,19 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, InternalError, RunnerError
+from .inputs import CollectionInput
 from .plan import PlanInput, build_plan
 from .results import RunResult
 
 
 
 @dataclass
-class RunSettings:
+class RunSettings(CollectionInput):
     """Everything ``runner run`` was asked to do."""
 
-    paths: list[str]
-    env_file: str | None = None
-    cli_vars: list[str] = field(default_factory=list)
-    mock: bool = False
     reports: list[str] = field(default_factory=list)
     selection: str | None = None
     bail: bool = False
