@@ -23,7 +23,7 @@ from .http import HttpClients, HttpResponse, SessionCookies, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
 from .polling import delay_seconds, poll_delay, still_waiting
 from .targets import binary_excerpt, is_binary, plain_value
-from .query import MISSING, header_value, json_value, regex_value
+from .query import MISSING, header_value, regex_value
 from .redact import MASK
 from .render import RenderedRequest, RunOptions, is_skipped, render_request
 from .reports.base import Reporter, Reporters
@@ -351,7 +351,7 @@ async def _run_request(
 
             result.body_excerpt = redactor.mask(_excerpt(mask_stream_text(redactor, view.text, response.events, event_token)))
         else:
-            result.body_excerpt = redactor.mask(_excerpt(view.text) if not is_binary(response) else binary_excerpt(response.body))
+            result.body_excerpt = redactor.mask(body_excerpt(view) if not is_binary(response) else binary_excerpt(response.body))
     for check in checks:
         check.expected = redactor.mask(check.expected)
         check.actual = redactor.mask(check.actual)
@@ -362,7 +362,7 @@ async def _run_request(
 
 def _view(response: HttpResponse) -> ResponseView:
     return ResponseView(
-        response.status, response.headers, response.text, response.elapsed_ms, events=response.events,
+        response.status, response.headers, None, response.elapsed_ms, events=response.events,
         body=response.body, url=response.url, http_version=response.http_version, hops=getattr(response, "hops", []),
     )
 
@@ -420,6 +420,18 @@ def _excerpt(text: str) -> str:
     if len(text) <= EXCERPT_BYTES:
         return text
     return text[:EXCERPT_BYTES] + f"... ({len(text) - EXCERPT_BYTES} more characters)"  # the redactor knows this mark
+
+
+def body_excerpt(view: ResponseView) -> str:
+    """The start of the body's text, as ``_excerpt`` cuts it, without decoding a large body whole."""
+    from .jsonstream import STREAM_THRESHOLD, text_length
+
+    if len(view.body) <= STREAM_THRESHOLD or view.decoded is not None:
+        return _excerpt(view.text)
+    from .jsonstream import body_charset
+
+    head = view.body[: 4 * EXCERPT_BYTES + 4].decode(body_charset(view.headers), errors="replace")[:EXCERPT_BYTES]
+    return head + f"... ({text_length(view.body, view.headers) - EXCERPT_BYTES} more characters)"
 
 
 def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:
@@ -482,8 +494,14 @@ def _source_value(capture: CaptureSpec, view: ResponseView) -> Any:
 
         return capture_target(capture, view)
     if capture.source == "json":
-        document = view.json
-        return MISSING if document is MISSING else json_value(capture.expr, document)
+        from .jsonstream import BudgetError
+
+        try:
+            return view.json_at(capture.expr, tuple(capture.filters) == ("count",))
+        except BudgetError as exc:
+            from .targets import TargetError
+
+            raise TargetError(str(exc)) from None
     if capture.source == "header":
         return header_value(view.headers, capture.expr)
     if capture.source == "regex":

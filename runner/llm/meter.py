@@ -22,6 +22,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
+from ..jsonstream import STREAM_THRESHOLD
 from ..reports.document import format_money
 from ..results import RequestResult
 from .ratelimit import HostPacer
@@ -199,7 +200,8 @@ class PaidRun:
         found = None
         if response is not None and response.events is not None:
             found = response_usage(spec, None, response.events)
-        elif response is not None and "json" in result.content_type and (spec != UsageSpec() or "usage" in view.text):
+        elif response is not None and "json" in result.content_type and len(view.body) <= STREAM_THRESHOLD and (spec != UsageSpec() or "usage" in view.text):
+            # above the threshold no tree is built for usage (docs/security.md): the request counts at its worst case
             found = response_usage(spec, view.json, None)  # parsed only when it may hold usage: a large body costs nothing more
         if found is None:
             self.spent += ticket.worst  # no usage reported: it may still have been billed
