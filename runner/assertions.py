@@ -40,6 +40,8 @@ class ResponseView:
     http_version: str = ""
     hops: list[Any] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # a parsed XML document, for XPath
+    wanted: list[tuple[str, bool]] = field(default_factory=list, repr=False)
+    streamed: dict[tuple[str, bool], Any] = field(default_factory=dict, repr=False)  # a large body's answers
 
     @property
     def text(self) -> str:
@@ -71,12 +73,17 @@ class ResponseView:
                 self.json_error = f"the body is not JSON ({exc})"
         return self._json
 
+    def want(self, queries: list[tuple[str, bool]]) -> None:
+        """The ``(JSONPath, count_only)`` queries the checks and captures will ask: a large body answers them in one pass."""
+        self.wanted.extend(query for query in queries if query not in self.wanted)
+
     def json_at(self, path: str, count_only: bool = False) -> Any:
         """What the JSONPath selects, as ``json_value`` gives it; ``MISSING`` (``json_error`` set) when the body is not JSON.
 
-        A body above the threshold is streamed (``jsonstream``): ``count_only``
-        (the predicate reads only how many nodes) builds nothing; a selection
-        larger than the budget raises ``jsonstream.BudgetError``.
+        A body above the threshold is streamed (``jsonstream``), with every query
+        of ``want`` in the same pass: ``count_only`` (the predicate reads only how
+        many nodes) builds nothing; a selection larger than the budget raises
+        ``jsonstream.BudgetError``.
         """
         from .jsonstream import STREAM_THRESHOLD
 
@@ -85,13 +92,20 @@ class ResponseView:
             return MISSING if document is MISSING else json_value(path, document)
         if self.json_error:
             return MISSING
-        from .jsonstream import NotJsonError, stream_query
+        from .jsonstream import BudgetError, NotJsonError, stream_queries
 
-        try:
-            return stream_query(self.body, self.headers, path, count_only)
-        except NotJsonError as exc:
-            self.json_error = str(exc)
-            return MISSING
+        key = (path, count_only)
+        if key not in self.streamed:
+            pending = [key] + [query for query in self.wanted if query not in self.streamed and query != key]
+            try:
+                self.streamed.update(zip(pending, stream_queries(self.body, self.headers, pending)))
+            except NotJsonError as exc:
+                self.json_error = str(exc)
+                return MISSING
+        outcome = self.streamed[key]
+        if isinstance(outcome, BudgetError):
+            raise outcome
+        return outcome
 
 
 MAX_JSON_DEPTH = 100

@@ -437,6 +437,10 @@ def body_excerpt(view: ResponseView) -> str:
 def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:
     """Every check of ``expect`` against the response, failed or not; but when the status is not
     the one expected, only the status check: the others would judge an error body."""
+    from .jsonstream import counts_only
+
+    view.want([(assertion.target, counts_only(predicate)) for assertion, predicate in request.assertions if assertion.kind == "json"])
+    view.want([(capture.expr, tuple(capture.filters) == ("count",)) for capture in spec.captures if capture.source == "json"])
     checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions if assertion.kind == "status"]
     if any(not check.passed for check in checks):
         return checks

@@ -33,8 +33,8 @@ from collections import deque
 from typing import Any, Iterator
 
 MIB = 1024 * 1024
-STREAM_THRESHOLD = 4 * MIB  # a body larger than this is streamed, never parsed into a tree
-BUDGET_FLOOR = 64 * MIB  # what a query may build, at least: about what the tree of a body at the threshold costs
+STREAM_THRESHOLD = 2 * MIB  # a body larger than this is streamed, never parsed into a tree
+BUDGET_FLOOR = 16 * MIB  # what the queries of a body may build, at least: about what the tree of a body at the threshold costs
 MAX_DEPTH = 100  # assertions.MAX_JSON_DEPTH
 _CHUNK = 64 * 1024
 
@@ -48,7 +48,7 @@ class NotJsonError(ValueError):
 
 
 def budget_for(size: int) -> int:
-    """How many bytes of Python values a query of a body of ``size`` bytes may build: the body's size, 64 MiB at least."""
+    """How many bytes of Python values the queries of a body of ``size`` bytes may build: the body's size, 16 MiB at least."""
     return max(size, BUDGET_FLOOR)
 
 
@@ -200,10 +200,18 @@ class _Frame:
         self.kept = False
 
 
+class _Budget:
+    """What the queries of one body may build together (``limit``) and have built (``live``), in estimated bytes."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.live = 0
+
+
 class _Query:
     """One JSONPath query run over the parse events of one body."""
 
-    def __init__(self, path: str, count_only: bool, budget: int):
+    def __init__(self, path: str, count_only: bool, budget: _Budget):
         from jsonpath_rfc9535.segments import JSONPathRecursiveDescentSegment
 
         from .query import compile_jsonpath
@@ -215,23 +223,32 @@ class _Query:
         self.descendant = [isinstance(segment, JSONPathRecursiveDescentSegment) for segment in self.segments]
         self.singular = self.compiled.singular_query()
         self.count_only = count_only
+        self.tally = count_only and not self.singular  # only a number: no order, no values
         self.budget = budget
-        self.live = 0  # estimated bytes of what is built and held
+        self.own = 0  # this query's part of ``budget.live``
         self.results: list[Any] = []  # (sort key, value), or None where a duplicate key undid it
         self.count = 0
         self.kept = False
         self.tails: dict[int, Any] = {}
+        self.stack: list[_Frame] = []
+        self.skip = 0
+        self.failure: BudgetError | None = None
         if _refers_to_root(self.compiled):
             raise BudgetError(f"a filter of {path} refers to the whole document ($): above {STREAM_THRESHOLD // MIB} MiB the body is streamed and such a filter cannot be evaluated; use @ (the current node) or a narrower path")
+
+    def _shrink(self, size: int) -> None:
+        self.own -= size
+        self.budget.live -= size
 
     # -- sizes and the budget
 
     def _grow(self, size: int) -> None:
-        self.live += size
-        if self.live > self.budget:
+        self.own += size
+        self.budget.live += size
+        if self.budget.live > self.budget.limit:
             what = "its selection" if not self.count_only else "the nodes it must test"
             raise BudgetError(
-                f"{self.path} needs more than {self.budget // MIB} MiB of memory for {what} (the budget of a body of this size): "
+                f"{self.path} needs more than {self.budget.limit // MIB} MiB of memory for {what} (the budget of a body of this size, shared by the checks of the response): "
                 "narrow the path (an index, a name, a filter) or check only how many nodes it selects (exists, length, filters: [count])"
             )
 
@@ -253,9 +270,9 @@ class _Query:
             if kind == _IN:
                 if i == self.n:
                     continue
-                prefix: tuple[Any, ...] = ()
+                path: Any = None
             elif kind == _VISIT:
-                prefix = (frame.path,)
+                path = frame.path
                 if container:
                     out.append(state)
             else:
@@ -264,88 +281,75 @@ class _Query:
                 kind_name = type(selector).__name__
                 if kind_name == "NameSelector":
                     if frame.is_map and name == selector.name:
-                        out.append((_IN, i + 1, key + (prefix + (j, 0),)))
+                        out.append((_IN, i + 1, key + _part(path, j, 0)))
                 elif kind_name == "WildcardSelector":
-                    out.append((_IN, i + 1, key + (prefix + (j, ordinal),)))
+                    out.append((_IN, i + 1, key + _part(path, j, ordinal)))
                 elif kind_name == "FilterSelector":
-                    out.append((_FILTER, i, key, prefix + (j, ordinal), selector))
+                    out.append((_FILTER, i, key, _part(path, j, ordinal), selector))
                 elif frame.is_map:
                     continue
                 elif kind_name == "IndexSelector":
                     if selector.index >= 0:
                         if index == selector.index:
-                            out.append((_IN, i + 1, key + (prefix + (j, 0),)))
+                            out.append((_IN, i + 1, key + _part(path, j, 0)))
                     else:
-                        out.append((_DEFER, i, key, prefix, j, selector))
+                        out.append((_DEFER, i, key, path, j, selector))
                 elif kind_name == "SliceSelector":
                     start, stop, step = selector.slice.start, selector.slice.stop, selector.slice.step or 1
                     if step == 0:
                         continue
                     if step > 0 and (start or 0) >= 0 and (stop is None or stop >= 0):
                         if index >= (start or 0) and (stop is None or index < stop) and (index - (start or 0)) % step == 0:
-                            out.append((_IN, i + 1, key + (prefix + (j, index),)))
+                            out.append((_IN, i + 1, key + _part(path, j, index)))
                     else:
-                        out.append((_DEFER, i, key, prefix, j, selector))
+                        out.append((_DEFER, i, key, path, j, selector))
 
     # -- events
 
-    def run(self, events: Iterator[tuple[str, Any]]) -> None:
-        """Walk the parse events of the whole body; raises ``NotJsonError`` (too deep) and ``BudgetError``.
+    def feed(self, event: str, value: Any) -> None:
+        """One parse event (numbers already converted); a ``BudgetError`` is kept in ``failure`` and ends the query."""
+        try:
+            self._feed(event, value)
+        except BudgetError as exc:
+            self.failure = exc
+            self.stack.clear()
+            self.results.clear()
+            self.budget.live -= self.own
+            self.own = 0
 
-        After a failure the rest is still parsed (and nothing kept): a syntax error
-        further on makes the body "not JSON", as on the tree path.
-        """
-        from decimal import Decimal
-
-        stack: list[_Frame] = []
-        skip = 0
-        failure: ValueError | None = None
-        for event, value in events:
-            if failure is not None:
-                continue
-            try:
-                if skip:
-                    if event == "start_map" or event == "start_array":
-                        skip += 1
-                        if skip + len(stack) > MAX_DEPTH:
-                            raise NotJsonError(f"the body is not JSON (nested more than {MAX_DEPTH} levels deep)")
-                    elif event == "end_map" or event == "end_array":
-                        skip -= 1
-                    continue
-                if event == "map_key":
-                    self._key(stack[-1], value)
-                    continue
-                if event == "end_map" or event == "end_array":
-                    frame = stack.pop()
-                    self._close(frame, stack[-1] if stack else None)
-                    continue
-                container = event == "start_map" or event == "start_array"
-                parent = stack[-1] if stack else None
-                states: list[Any] = []
-                if parent is None:
-                    states.append((_IN, 0, ()))
-                else:
-                    index = -1
-                    if not parent.is_map:
-                        index = parent.child = parent.ordinal
-                        parent.ordinal += 1
-                    if parent.states:
-                        self._select(states, parent, parent.key, index, parent.child, container)
-                if container:
-                    if len(stack) + 1 > MAX_DEPTH:
-                        raise NotJsonError(f"the body is not JSON (nested more than {MAX_DEPTH} levels deep)")
-                    if not states and (parent is None or parent.value is None):
-                        skip = 1
-                        continue
-                    stack.append(self._open(event == "start_map", states, parent))
-                else:
-                    self._node_done(float(value) if isinstance(value, Decimal) else value, states, parent, None)
-            except (NotJsonError, BudgetError) as exc:
-                failure = exc
-                stack.clear()
-                self.results.clear()
-        if failure is not None:
-            raise failure
+    def _feed(self, event: str, value: Any) -> None:
+        stack = self.stack
+        if self.skip:
+            if event == "start_map" or event == "start_array":
+                self.skip += 1
+            elif event == "end_map" or event == "end_array":
+                self.skip -= 1
+            return
+        if event == "map_key":
+            self._key(stack[-1], value)
+            return
+        if event == "end_map" or event == "end_array":
+            frame = stack.pop()
+            self._close(frame, stack[-1] if stack else None)
+            return
+        container = event == "start_map" or event == "start_array"
+        parent = stack[-1] if stack else None
+        states: list[Any] = []
+        if parent is None:
+            states.append((_IN, 0, ()))
+        else:
+            index = -1
+            if not parent.is_map:
+                index = parent.child = parent.ordinal
+                parent.ordinal += 1
+            if parent.states:
+                self._select(states, parent, parent.key, index, parent.child, container)
+        if not container:
+            self._node_done(value, states, parent, None)
+        elif not states and (parent is None or parent.value is None):
+            self.skip = 1
+        else:
+            stack.append(self._open(event == "start_map", states, parent))
 
     def _key(self, frame: _Frame, key: str) -> None:
         if frame.keys is not None:
@@ -379,10 +383,12 @@ class _Query:
                     build = True
             elif state[0] in (_FILTER, _DEFER):
                 build = True
+            elif self.tally:
+                pass  # a count has no order: no member numbers, no paths
             elif state[0] == _VISIT or any(type(s).__name__ in ("WildcardSelector", "FilterSelector") for s in self.segments[state[1]].selectors):
                 ordered = True
             own.append(state)
-        visited = any(state[0] == _VISIT for state in own)
+        visited = not self.tally and any(state[0] == _VISIT for state in own)
         frame = _Frame(is_map, own, parent.path + (parent.child,) if visited and parent is not None else ())
         frame.summary = summary
         if is_map and (ordered or summary):
@@ -405,7 +411,7 @@ class _Query:
                     self.count += 1
                     self.results.append((state[2], CountedObject(count) if frame.is_map else Counted(count)))
         if frame.keys is not None:
-            self.live -= sum(sys.getsizeof(key) + 40 for key in frame.keys)
+            self._shrink(sum(sys.getsizeof(key) + 40 for key in frame.keys))
         if frame.deferred:
             self._resolve_deferred(frame)
         self._node_done(frame.value, frame.states, parent, frame)
@@ -423,13 +429,13 @@ class _Query:
 
                 _, i, key, component, selector = state
                 if selector.expression.evaluate(FilterContext(env=self.compiled.env, current=value, root=None)):
-                    self._emit(key + (component,), value, i + 1, True)
+                    self._emit(key + component, value, i + 1, True)
             elif kind == _DEFER and parent is not None:
                 self._defer(parent, state, value, frame)
         if parent is None:
             return
         if parent.value is not None:
-            size = frame.size if frame is not None else sys.getsizeof(value) + 8
+            size = frame.size if frame is not None else _scalar_size(value) + 8
             if frame is None:
                 self._grow(size)
             if parent.is_map:
@@ -440,14 +446,14 @@ class _Query:
                 parent.size += size + 8
         elif frame is not None and frame.value is not None:  # a build of its own ends: freed unless something in it is kept
             if not self.kept:
-                self.live -= frame.size
+                self._shrink(frame.size)
             self.kept = frame.kept or self.kept
         if parent.is_map and parent.ranges is not None and (len(self.results) > parent.mark[0] or self.count != parent.mark[1]):
             parent.ranges[parent.key] = (parent.mark[0], len(self.results), self.count - parent.mark[1])
 
     def _emit(self, key: tuple[Any, ...], value: Any, i: int, built: bool) -> None:
         """``value`` is the input of segment ``i``: the rest of the query runs on it, in-tree (it is built)."""
-        tally = self.count_only and not self.singular
+        tally = self.tally
         if not built:  # a count-only result
             self.count += 1
             return
@@ -455,7 +461,7 @@ class _Query:
             self.count += 1
             if tally:
                 continue
-            self.results.append((key + ((position,),), node.value))
+            self.results.append((key + (position,), node.value))
             self.kept = True
             self._grow(_result_size(self.results[-1]))
 
@@ -470,16 +476,16 @@ class _Query:
         if store is None:
             width = _ring_width(selector)
             store = parent.deferred[slot] = deque(maxlen=width) if width else []
-        size = frame.size if frame is not None else sys.getsizeof(value) + 8
+        size = frame.size if frame is not None else _scalar_size(value) + 8
         if isinstance(store, deque) and len(store) == store.maxlen:
-            self.live -= store[0][2]
+            self._shrink(store[0][2])
         store.append((parent.child, value, size))
         self.kept = True
 
     def _resolve_deferred(self, frame: _Frame) -> None:
         length = frame.ordinal
         assert frame.deferred is not None
-        for (_, i, key, prefix, j), store in frame.deferred.items():
+        for (_, i, key, path, j), store in frame.deferred.items():
             selector = self.segments[i].selectors[j]
             by_index = {index: value for index, value, _ in store}
             if type(selector).__name__ == "IndexSelector":
@@ -489,14 +495,14 @@ class _Query:
                 picked = [(position, index) for position, index in enumerate(range(*selector.slice.indices(length)))]
             for position, index in picked:
                 if index in by_index:
-                    component = prefix + (j, position if type(selector).__name__ == "SliceSelector" else 0)
-                    self._emit(key + (component,), by_index[index], i + 1, True)
-            self.live -= sum(size for _, _, size in store)
+                    component = _part(path, j, position if type(selector).__name__ == "SliceSelector" else 0)
+                    self._emit(key + component, by_index[index], i + 1, True)
+            self._shrink(sum(size for _, _, size in store))
         frame.deferred = None
 
     def outcome(self) -> Any:
         """The value ``query.json_value`` gives on the tree (a ``Counted`` stand-in for a count-only query)."""
-        if self.count_only and not self.singular:
+        if self.tally:
             return Counted(self.count) if self.count else _missing()
         found = [item for item in self.results if item is not None]
         if not found:
@@ -507,11 +513,29 @@ class _Query:
         return [value for _, value in found]
 
 
+def _part(path: tuple[int, ...] | None, j: int, order: int) -> tuple[Any, ...]:
+    """A selection's part of a result's sort key: selector ``j``, then ``order`` within it; after the visited node's ``path`` for ``..``.
+
+    Keys are flat tuples: ``(j, order)`` per child segment; one ``(path, j, order)`` item per
+    descendant segment (its visits are in document order: pre-order); the tail's position last.
+    """
+    return (j, order) if path is None else ((path, j, order),)
+
+
 def _result_size(result: tuple[Any, Any]) -> int:
     """About how many bytes one kept result costs: its entry, its sort key, its value when not a built container."""
     key, value = result
-    size = 8 + sys.getsizeof(result) + sys.getsizeof(key) + sum(sys.getsizeof(part) + 32 * len(part) for part in key)
-    return size + (0 if isinstance(value, (dict, list)) else sys.getsizeof(value))
+    size = 8 + sys.getsizeof(result) + sys.getsizeof(key) + sum(32 if isinstance(part, int) else sys.getsizeof(part) + 32 * len(part) for part in key)
+    return size + (0 if isinstance(value, (dict, list)) else _scalar_size(value))
+
+
+def _scalar_size(value: Any) -> int:
+    """What holding a scalar costs the budget: its size, but 1 MiB at most.
+
+    The parser has already built the whole string by the time it is seen: keeping
+    one giant string adds nothing to the peak; the budget bounds how many values pile up.
+    """
+    return min(sys.getsizeof(value), MIB)
 
 
 def _ring_width(selector: Any) -> int:
@@ -552,21 +576,57 @@ def _missing() -> Any:
     return MISSING
 
 
-def stream_query(body: bytes, headers: Any, path: str, count_only: bool = False, budget: int | None = None) -> Any:
-    """What ``path`` selects in the JSON ``body``, as ``query.json_value`` gives it, streamed; raises ``NotJsonError``/``BudgetError``."""
-    import ijson
+def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], budget: int | None = None) -> list[Any]:
+    """What each ``(path, count_only)`` selects in the JSON ``body``, as ``query.json_value`` gives it, in one pass.
 
-    query = _Query(path, count_only, budget if budget is not None else budget_for(len(body)))
+    Each outcome is a value (``MISSING`` for nothing), or the ``BudgetError`` of
+    that query; raises ``NotJsonError`` when the body is empty or not JSON.
+    """
+    import ijson
+    from decimal import Decimal
+
+    shared = _Budget(budget if budget is not None else budget_for(len(body)))
+    runs: list[Any] = []
+    for path, count_only in queries:
+        try:
+            runs.append(_Query(path, count_only, shared))
+        except BudgetError as exc:
+            runs.append(exc)
+    active = [run for run in runs if isinstance(run, _Query)]
     reader = _Utf8Reader(body, body_charset(headers))
+    depth = 0
+    too_deep = False
     try:
-        query.run(ijson.basic_parse(reader, use_float=False, buf_size=_CHUNK))
+        for event, value in ijson.basic_parse(reader, use_float=False, buf_size=_CHUNK):
+            if event == "start_map" or event == "start_array":
+                depth += 1
+                too_deep = too_deep or depth > MAX_DEPTH
+            elif event == "end_map" or event == "end_array":
+                depth -= 1
+            if too_deep or not active:
+                continue  # still parsed to the end: a syntax error further on makes it "not JSON", as on the tree path
+            if type(value) is Decimal:
+                value = float(value)
+            for run in active:
+                run.feed(event, value)
+                if run.failure is not None:
+                    active = [other for other in active if other.failure is None]
+                    break
     except ijson.JSONError as exc:
         if reader.blank and reader.done:
             raise NotJsonError("the body is empty") from None
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise NotJsonError(f"the body is not JSON ({detail})") from None
-    except (ValueError, SystemError, UnicodeDecodeError) as exc:  # a number too long for int(), as json.loads refuses it too
-        if isinstance(exc, (BudgetError, NotJsonError)):
-            raise
+    except (ValueError, SystemError, UnicodeDecodeError) as exc:  # a number too long for int(): json.loads refuses it too
         raise NotJsonError(f"the body is not JSON ({' '.join(str(exc).split())[:200]})") from None
-    return query.outcome()
+    if too_deep:
+        raise NotJsonError(f"the body is not JSON (nested more than {MAX_DEPTH} levels deep)")
+    return [run if isinstance(run, BudgetError) else run.failure or run.outcome() for run in runs]
+
+
+def stream_query(body: bytes, headers: Any, path: str, count_only: bool = False, budget: int | None = None) -> Any:
+    """What ``path`` selects in the JSON ``body`` (``stream_queries`` for one); raises ``NotJsonError``/``BudgetError``."""
+    (outcome,) = stream_queries(body, headers, [(path, count_only)], budget)
+    if isinstance(outcome, BudgetError):
+        raise outcome
+    return outcome
