@@ -178,6 +178,26 @@ class _Utf8Reader:
 # -- the automaton ---------------------------------------------------------------------------------
 
 _IN, _VISIT, _FILTER, _DEFER = 0, 1, 2, 3  # a node is the input of segment i / visited by descendant segment i / a candidate
+_NAME, _ANY, _TEST, _INDEX, _RANGE, _LATER, _NONE = range(7)  # how a selector picks a child (``_plan``)
+
+
+def _plan(j: int, selector: Any) -> tuple[int, int, Any]:
+    """``(j, how, argument)``: a selector as the automaton applies it to each child."""
+    kind = type(selector).__name__
+    if kind == "NameSelector":
+        return j, _NAME, selector.name
+    if kind == "WildcardSelector":
+        return j, _ANY, None
+    if kind == "FilterSelector":
+        return j, _TEST, selector
+    if kind == "IndexSelector":
+        return (j, _INDEX, selector.index) if selector.index >= 0 else (j, _LATER, selector)
+    start, stop, step = selector.slice.start, selector.slice.stop, selector.slice.step or 1
+    if selector.slice.step == 0:
+        return j, _NONE, None
+    if step > 0 and (start or 0) >= 0 and (stop is None or stop >= 0):
+        return j, _RANGE, (start or 0, stop, step)
+    return j, _LATER, selector  # a negative bound or step: decided at the array's end, when its length is known
 
 
 class _Frame:
@@ -230,6 +250,7 @@ class _Query:
         self.count = 0
         self.kept = False
         self.tails: dict[int, Any] = {}
+        self.plan = [[_plan(j, selector) for j, selector in enumerate(segment.selectors)] for segment in self.segments]
         self.stack: list[_Frame] = []
         self.skip = 0
         self.failure: BudgetError | None = None
@@ -248,7 +269,7 @@ class _Query:
         if self.budget.live > self.budget.limit:
             what = "its selection" if not self.count_only else "the nodes it must test"
             raise BudgetError(
-                f"{self.path} needs more than {self.budget.limit // MIB} MiB of memory for {what} (the budget of a body of this size, shared by the checks of the response): "
+                f"{self.path} needs more than {self.budget.limit / MIB:.0f} MiB of memory for {what} (the budget of a body of this size, shared by the checks of the response): "
                 "narrow the path (an index, a name, a filter) or check only how many nodes it selects (exists, length, filters: [count])"
             )
 
@@ -265,6 +286,7 @@ class _Query:
     # -- child selection
 
     def _select(self, out: list[Any], frame: _Frame, name: Any, index: int, ordinal: int, container: bool) -> None:
+        tally = self.tally  # a count needs no sort keys
         for state in frame.states:
             kind, i, key = state[0], state[1], state[2]
             if kind == _IN:
@@ -277,32 +299,25 @@ class _Query:
                     out.append(state)
             else:
                 continue
-            for j, selector in enumerate(self.segments[i].selectors):
-                kind_name = type(selector).__name__
-                if kind_name == "NameSelector":
-                    if frame.is_map and name == selector.name:
-                        out.append((_IN, i + 1, key + _part(path, j, 0)))
-                elif kind_name == "WildcardSelector":
-                    out.append((_IN, i + 1, key + _part(path, j, ordinal)))
-                elif kind_name == "FilterSelector":
-                    out.append((_FILTER, i, key, _part(path, j, ordinal), selector))
+            for j, code, arg in self.plan[i]:
+                if code == _NAME:
+                    if frame.is_map and name == arg:
+                        out.append((_IN, i + 1, key if tally else key + _part(path, j, 0)))
+                elif code == _ANY:
+                    out.append((_IN, i + 1, key if tally else key + _part(path, j, ordinal)))
+                elif code == _TEST:
+                    out.append((_FILTER, i, key, _part(path, j, ordinal), arg))
                 elif frame.is_map:
                     continue
-                elif kind_name == "IndexSelector":
-                    if selector.index >= 0:
-                        if index == selector.index:
-                            out.append((_IN, i + 1, key + _part(path, j, 0)))
-                    else:
-                        out.append((_DEFER, i, key, path, j, selector))
-                elif kind_name == "SliceSelector":
-                    start, stop, step = selector.slice.start, selector.slice.stop, selector.slice.step or 1
-                    if step == 0:
-                        continue
-                    if step > 0 and (start or 0) >= 0 and (stop is None or stop >= 0):
-                        if index >= (start or 0) and (stop is None or index < stop) and (index - (start or 0)) % step == 0:
-                            out.append((_IN, i + 1, key + _part(path, j, index)))
-                    else:
-                        out.append((_DEFER, i, key, path, j, selector))
+                elif code == _INDEX:
+                    if index == arg:
+                        out.append((_IN, i + 1, key if tally else key + _part(path, j, 0)))
+                elif code == _RANGE:
+                    start, stop, step = arg
+                    if index >= start and (stop is None or index < stop) and (index - start) % step == 0:
+                        out.append((_IN, i + 1, key if tally else key + _part(path, j, index)))
+                elif code == _LATER:
+                    out.append((_DEFER, i, key, path, j, arg))
 
     # -- events
 
@@ -344,7 +359,12 @@ class _Query:
                 parent.ordinal += 1
             if parent.states:
                 self._select(states, parent, parent.key, index, parent.child, container)
-        if not container:
+        if self.tally and states and (parent is None or parent.value is None) and all(state[0] == _IN and state[1] == self.n for state in states):
+            self.count += len(states)  # counted, and nothing below it can count
+            self.skip = int(container)
+            if parent is not None and parent.is_map:
+                self._member_done(parent)
+        elif not container:
             self._node_done(value, states, parent, None)
         elif not states and (parent is None or parent.value is None):
             self.skip = 1
@@ -448,13 +468,18 @@ class _Query:
             if not self.kept:
                 self._shrink(frame.size)
             self.kept = frame.kept or self.kept
-        if parent.is_map and parent.ranges is not None and (len(self.results) > parent.mark[0] or self.count != parent.mark[1]):
+        if parent.is_map:
+            self._member_done(parent)
+
+    def _member_done(self, parent: _Frame) -> None:
+        """A member's value is complete: what it gave is undone if its key comes again (the last value wins)."""
+        if parent.ranges is not None and (len(self.results) > parent.mark[0] or self.count != parent.mark[1]):
             parent.ranges[parent.key] = (parent.mark[0], len(self.results), self.count - parent.mark[1])
 
     def _emit(self, key: tuple[Any, ...], value: Any, i: int, built: bool) -> None:
         """``value`` is the input of segment ``i``: the rest of the query runs on it, in-tree (it is built)."""
         tally = self.tally
-        if not built:  # a count-only result
+        if not built or (tally and i == self.n):  # a count-only result
             self.count += 1
             return
         for position, node in enumerate(self._tail(i).finditer(value)):
