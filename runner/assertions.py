@@ -48,7 +48,8 @@ class ResponseView:
         """The body decoded with its charset (UTF-8 by default), bad bytes replaced; kept only for a small body."""
         if self.decoded is not None:
             return self.decoded
-        from .jsonstream import STREAM_THRESHOLD, body_charset
+        from .bodytext import body_charset
+        from .jsonstream import STREAM_THRESHOLD
 
         text = self.body.decode(body_charset(self.headers), errors="replace")
         if len(self.body) <= STREAM_THRESHOLD:

@@ -424,12 +424,11 @@ def _excerpt(text: str) -> str:
 
 def body_excerpt(view: ResponseView) -> str:
     """The start of the body's text, as ``_excerpt`` cuts it, without decoding a large body whole."""
-    from .jsonstream import STREAM_THRESHOLD, text_length
+    from .bodytext import body_charset, text_length
+    from .jsonstream import STREAM_THRESHOLD
 
     if len(view.body) <= STREAM_THRESHOLD or view.decoded is not None:
         return _excerpt(view.text)
-    from .jsonstream import body_charset
-
     head = view.body[: 4 * EXCERPT_BYTES + 4].decode(body_charset(view.headers), errors="replace")[:EXCERPT_BYTES]
     return head + f"... ({text_length(view.body, view.headers) - EXCERPT_BYTES} more characters)"
 

@@ -75,16 +75,9 @@ class HttpResponse:
     @property
     def text(self) -> str:
         """The body decoded with the response's charset (UTF-8 by default), invalid bytes replaced."""
-        charset = "utf-8"
-        content_type = self.headers.get("content-type", "")
-        for part in content_type.split(";")[1:]:
-            key, _, value = part.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip('"')
-        try:
-            return self.body.decode(charset, errors="replace")
-        except LookupError:
-            return self.body.decode("utf-8", errors="replace")
+        from .bodytext import body_charset
+
+        return self.body.decode(body_charset(self.headers), errors="replace")
 
 
 class HttpClients:

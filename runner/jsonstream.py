@@ -26,17 +26,16 @@ RFC 8259 does not, are "not JSON" here.
 
 from __future__ import annotations
 
-import codecs
-import re
 import sys
 from collections import deque
-from typing import Any, Iterator
+from typing import Any
+
+from .bodytext import CHUNK, Utf8Reader, body_charset
 
 MIB = 1024 * 1024
 STREAM_THRESHOLD = 2 * MIB  # a body larger than this is streamed, never parsed into a tree
 BUDGET_FLOOR = 16 * MIB  # what the queries of a body may build, at least: about what the tree of a body at the threshold costs
 MAX_DEPTH = 100  # assertions.MAX_JSON_DEPTH
-_CHUNK = 64 * 1024
 
 
 class BudgetError(ValueError):
@@ -52,29 +51,32 @@ def budget_for(size: int) -> int:
     return max(size, BUDGET_FLOOR)
 
 
-class Counted(list):  # type: ignore[type-arg]
-    """What a count-only query selected: an array of ``count`` nodes, counted while streaming, not built."""
+class _Tally:
+    """A stand-in for a selection that was counted, not built: it has a length and nothing in it."""
+
+    total = 0
+
+    def __len__(self) -> int:
+        return self.total
+
+
+class Counted(_Tally, list):  # type: ignore[type-arg]
+    """What a count-only query selected: an array of ``total`` nodes, counted while streaming, not built."""
 
     def __init__(self, count: int):
         super().__init__()
         self.total = count
-
-    def __len__(self) -> int:
-        return self.total
 
     def __repr__(self) -> str:
         return f"({self.total} items, counted while streaming)"
 
 
-class CountedObject(dict):  # type: ignore[type-arg]
+class CountedObject(_Tally, dict):  # type: ignore[type-arg]
     """An object a count-only singular query selected: its number of members, not its members."""
 
     def __init__(self, count: int):
         super().__init__()
         self.total = count
-
-    def __len__(self) -> int:
-        return self.total
 
     def __repr__(self) -> str:
         return f"(an object of {self.total} members, counted while streaming)"
@@ -91,88 +93,6 @@ def counts_only(predicate: Any) -> bool:
     if filters is not None:
         return filters == ["count"]
     return all(op in COUNT_OPERATORS for op in predicate) and not isinstance(predicate.get("type"), dict)
-
-
-# -- the bytes, as the tree path reads them --------------------------------------------------------
-
-# "\\" pairs are consumed first, so an escape is recognised only where a string has one; a
-# surrogate escape cut at the end of a piece waits for the next piece (the first alternative).
-_ESCAPES = re.compile(
-    r"\\(?:(?P<cut>(?:u(?:[dD](?:[89a-fA-F](?:[0-9a-fA-F](?:[0-9a-fA-F](?:\\(?:u(?:[dD](?:[c-fC-F](?:[0-9a-fA-F](?:[0-9a-fA-F])?)?)?)?)?)?)?)?)?)?)?\Z)"
-    r"|\\|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?P<lone>u[dD][89a-fA-F][0-9a-fA-F]{2}))"
-)
-
-
-def _repair(text: str, final: bool) -> tuple[str, str]:
-    """``text`` with surrogate escapes as ``json.loads`` + ``parse_json`` read them, and what must wait for the next piece."""
-    if "\\" not in text:
-        return text, ""
-    carry = []
-
-    def fix(match: re.Match[str]) -> str:
-        if match.group("pair"):
-            high, low = int(match.group(0)[2:6], 16), int(match.group(0)[8:12], 16)
-            return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-        if match.group("lone"):
-            return "\ufffd"
-        if match.group("cut") is not None and not final:
-            carry.append(match.group(0))
-            return ""
-        return match.group(0)
-
-    return _ESCAPES.sub(fix, text), "".join(carry)
-
-
-def body_charset(headers: Any) -> str:
-    """The body's charset as ``HttpResponse.text`` decodes it: the Content-Type's, UTF-8 if none or unknown."""
-    charset = "utf-8"
-    for part in (headers.get("content-type", "") if headers is not None else "").split(";")[1:]:
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "charset" and value:
-            charset = value.strip('"')
-    try:
-        if not codecs.lookup(charset)._is_text_encoding:  # type: ignore[attr-defined]
-            return "utf-8"
-    except LookupError:
-        return "utf-8"
-    return charset
-
-
-def text_length(body: bytes, headers: Any) -> int:
-    """How many characters the body's text has, decoded a piece at a time (never whole)."""
-    decoder = codecs.getincrementaldecoder(body_charset(headers))(errors="replace")
-    view = memoryview(body)
-    total = sum(len(decoder.decode(view[start : start + _CHUNK])) for start in range(0, len(body), _CHUNK))
-    return total + len(decoder.decode(b"", final=True))
-
-
-class _Utf8Reader:
-    """The body decoded with its charset (bad bytes replaced) and encoded as UTF-8, a piece at a time, for ijson."""
-
-    def __init__(self, body: bytes, charset: str):
-        self.body = memoryview(body)
-        self.decoder = codecs.getincrementaldecoder(charset)(errors="replace")
-        self.offset = 0
-        self.carry = ""
-        self.blank = True  # only white space so far (str.isspace: as the tree path's test)
-        self.done = False
-
-    def read(self, size: int = -1) -> bytes:
-        """The next piece (``size`` is a hint); ``b""`` at the end."""
-        if size == 0 or self.done:
-            return b""
-        while True:
-            piece = self.body[self.offset : self.offset + _CHUNK]
-            self.offset += len(piece)
-            final = not piece
-            text = self.carry + self.decoder.decode(piece, final=final)
-            text, self.carry = _repair(text, final)
-            if text and not text.isspace():
-                self.blank = False
-            if final:
-                self.done = True
-            if text or final:
-                return text.encode("utf-8")
 
 
 # -- the automaton ---------------------------------------------------------------------------------
@@ -618,11 +538,11 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
         except BudgetError as exc:
             runs.append(exc)
     active = [run for run in runs if isinstance(run, _Query)]
-    reader = _Utf8Reader(body, body_charset(headers))
+    reader = Utf8Reader(body, body_charset(headers))
     depth = 0
     too_deep = False
     try:
-        for event, value in ijson.basic_parse(reader, use_float=False, buf_size=_CHUNK):
+        for event, value in ijson.basic_parse(reader, use_float=False, buf_size=CHUNK):
             if event == "start_map" or event == "start_array":
                 depth += 1
                 too_deep = too_deep or depth > MAX_DEPTH

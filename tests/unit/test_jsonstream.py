@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from runner import jsonstream
+from runner import bodytext, jsonstream
 from runner.assertions import _NOT_JSON, ResponseView, check_assertion, parse_json
 from runner.jsonstream import BudgetError, Counted, NotJsonError, counts_only, stream_query
 from runner.model import Assertion
@@ -112,7 +112,7 @@ def test_a_count_only_query_counts_what_the_tree_selects(shape: str) -> None:
 @pytest.mark.parametrize("chunk", [1, 5, 13])
 def test_pieces_cut_anywhere_give_the_same_results(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
     """An escape (``\\ud83d\\ude00``, ``\\\\``) cut between two pieces of the body is read whole."""
-    monkeypatch.setattr(jsonstream, "_CHUNK", chunk)
+    monkeypatch.setattr(bodytext, "CHUNK", chunk)
     for shape in ("surrogates", "NUL in a string", "duplicate keys", "invalid UTF-8", "array of objects"):
         for path in PATHS:
             want, got = tree(SHAPES[shape], path), streamed(SHAPES[shape], path)
