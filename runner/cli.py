@@ -221,14 +221,16 @@ def show(path: str, request_name: str | None, output_format: str, env_file: str 
 @click.option("--strict-auth", is_flag=True, help="Demand the exact credential the collections render (default: any non-empty one of the right kind).")
 @click.option("--no-cors", is_flag=True, help="Send no CORS headers and answer no preflight OPTIONS.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request served.")
+@click.option("--ready-file", metavar="PATH", help="Once every route is served, write PATH (JSON: url, health, pid); removed on a clean stop.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --ready-file.")
 @_traceback_option
-def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], dynamic: bool, seed: int, strict_auth: bool, no_cors: bool, verbose: bool, traceback: bool) -> None:
+def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | None, cli_vars: tuple[str, ...], dynamic: bool, seed: int, strict_auth: bool, no_cors: bool, verbose: bool, ready_file: str | None, force: bool, traceback: bool) -> None:
     """Serve every request's saved example (or an OpenAPI document) over HTTP until Ctrl-C."""
 
     def action() -> int:
         from .mock import serve_forever
 
-        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed)
+        serve_forever(list(paths), host, port, verbose, env_file, list(cli_vars), strict_auth=strict_auth, cors=not no_cors, dynamic=dynamic, seed=seed, ready_file=ready_file, force=force)
         return EXIT_OK
 
     _guard(traceback, action)
@@ -251,6 +253,7 @@ def mock_command(paths: tuple[str, ...], host: str, port: int, env_file: str | N
 @click.option("--worker", is_flag=True, help="Send requests for a master (runner load ... --master).")
 @click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's address.")
 @click.option("--master-port", type=click.IntRange(min=1, max=65535), default=5557, show_default=True, help="The master's port (both sides).")
+@click.option("--master-wait", default="30s", show_default=True, metavar="DURATION", help="With --worker: give up (exit 2) when no master answers within this long.")
 @click.option("--timeout", type=_Finite(min=0, min_open=True), help="Timeout in seconds for requests that set none (default 30).")
 @click.option("--force", is_flag=True, help="Overwrite existing CSV and HTML files.")
 @_traceback_option

@@ -18,7 +18,8 @@ only place that turns a ``RunnerError`` into a message and an exit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130  # FORMAT.md's exit codes
@@ -87,6 +88,12 @@ class RunnerError(Exception):
         """The text shown to the user."""
         return str(self)
 
+    def mask(self, mask: Callable[[str], str]) -> RunnerError:
+        """This error with its text masked by ``mask`` (the redactor's, once secrets are known); returned for ``raise``."""
+        if self.args and isinstance(self.args[0], str):
+            self.args = (mask(self.args[0]), *self.args[1:])
+        return self
+
 
 class InputError(RunnerError):
     """The input is invalid; holds every problem found, so they are shown together."""
@@ -98,6 +105,20 @@ class InputError(RunnerError):
             problems = [problems]
         self.problems: list[Problem] = problems
         super().__init__(self.format())
+
+    def mask(self, mask: Callable[[str], str]) -> InputError:
+        """Every problem with its text masked; the caret follows the masked line (a secret before it makes it shorter)."""
+        for problem in self.problems:
+            problem.message = mask(problem.message)
+            problem.hint = mask(problem.hint)
+            col = problem.caret_col or (problem.location.col if problem.location is not None else 0)
+            if problem.source_line and col:  # masked again (more secrets known): from where the caret is now
+                problem.caret_col = len(mask(problem.source_line[: col - 1])) + 1
+            problem.source_line = mask(problem.source_line)
+            if problem.location is not None:  # a file named on the command line may be named after a secret
+                problem.location = replace(problem.location, file=mask(problem.location.file), pointer=mask(problem.location.pointer))
+        self.args = (self.format(),)
+        return self
 
     def format(self) -> str:
         """Every problem as a block: message, location arrow, source line with caret, hint."""

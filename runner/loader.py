@@ -148,7 +148,7 @@ def format_problems(doc: SourceDoc, validator: Any) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
-        for problem in _explain(doc, error):
+        for problem in _explain(doc, error, validator.schema):
             key = (problem.message, str(problem.location))
             if key not in seen:
                 seen.add(key)
@@ -173,7 +173,7 @@ def _deepest(error: Any) -> Any:
     return best_match([error]) if error.validator not in ("anyOf", "oneOf") else error
 
 
-def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
+def _explain(doc: SourceDoc, error: Any, root: Any = None) -> list[Problem]:
     error = _deepest(error)
     pointer = _pointer(error.absolute_path)
     where = _where(error.absolute_path)
@@ -199,12 +199,13 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
             return [problem]
         return [doc.problem(f"{where}: missing required key {name!r}", pointer, hint)]
     if error.validator == "not" and isinstance(error.instance, dict):
+        example = bool(error.absolute_path) and error.absolute_path[-1] == "example"
         present = [key for key in BODY_KEYS if key in error.instance]
-        if len(present) > 1:
+        if len(present) > 1 and not example:
             return [doc.problem(f"{where}: a request has at most one body, found {', '.join(present)}", pointer, "keep one of json, form, multipart, body")]
         present = [key for key in ("json", "body", "events") if key in error.instance]
         if len(present) > 1:
-            return [doc.problem(f"{where}: an example has at most one of json, body, events; found {', '.join(present)}", pointer)]
+            return [doc.problem(f"{where}: an example has at most one of json, body, events; found {', '.join(present)}", pointer, "keep one of them")]
     value = error.instance
     message = f"{where}: {_short(error)}"
     hint = scalar_pitfall(doc, pointer, value)
@@ -212,6 +213,10 @@ def _explain(doc: SourceDoc, error: Any) -> list[Problem]:
         hint = f"YAML 1.2 has two booleans, true and false: {value} is text; write {'true' if value.lower() in ('yes', 'on', 'y') else 'false'}"
     if not hint and error.validator in ("anyOf", "oneOf"):
         hint = _closest_choice(error.schema, value)
+    if not hint and value is None and error.path and isinstance(error.path[-1], str):  # `example:` with nothing after it
+        hint = f"'{error.path[-1]}:' has no value (YAML reads nothing as null): give it one, or remove the key"
+    if not hint and error.validator == "enum" and isinstance(value, str):
+        hint = _enum_hint(root, error, value)
     if not hint and error.validator in ("anyOf", "oneOf", "pattern"):
         hint = error.schema.get("description", "")[:200]
     return [doc.problem(message, pointer, hint)]
@@ -263,6 +268,34 @@ def _closest_choice(schema: Any, value: Any) -> str:
     return f"one of: {', '.join(dict.fromkeys(choices))}" if len(choices) <= 40 else ""
 
 
+def _enum_hint(root: Any, error: Any, value: str) -> str:
+    """``did you mean 'sse'?`` for a misspelt enum value; where a mapping is the other choice (``auth: bearr``), among its keys."""
+    close = _near(value, [item for item in error.validator_value if isinstance(item, str)])
+    if close:
+        return f"did you mean {close!r}?"
+    path = list(error.absolute_schema_path)
+    if root is None or path[-2:] != ["else", "enum"]:
+        return ""
+    node = root
+    for step in path[:-2]:  # the schema whose if/then/else this is; jsonschema's path steps over $ref
+        while isinstance(node, dict) and "$ref" in node and step not in node:
+            node = _resolve(root, node["$ref"])
+        node = node[step]
+    while isinstance(node, dict) and "$ref" in node:
+        node = _resolve(root, node["$ref"])
+    keys = list(node.get("then", {}).get("properties", {})) if isinstance(node, dict) else []
+    close = _near(value, keys)
+    return f"did you mean {{{close}: ...}}?" if close else ""
+
+
+def _resolve(root: Any, ref: str) -> Any:
+    """A local ``#/$defs/name`` reference of the format schema."""
+    node = root
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
 def _short(error: Any) -> str:
     value = json.dumps(error.instance, default=str)
     if len(value) > 60:
@@ -271,11 +304,15 @@ def _short(error: Any) -> str:
         expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
         return f"expected {expected}, got {value}"
     if error.validator == "enum":
-        return f"{value} is not one of {', '.join(map(str, error.validator_value))}"
+        return f"{value} is not one of {', '.join(item if isinstance(item, str) else json.dumps(item) for item in error.validator_value)}"
     if error.validator in ("anyOf", "oneOf"):
         return f"{value} is not a valid value here"
     if error.validator == "pattern":
         return f"{value} does not have the expected form (a literal name, not a template)" if "{{" in value else f"{value} does not have the expected form"
+    if error.validator == "not" and isinstance(error.validator_value, dict) and "$comment" in error.validator_value:
+        return str(error.validator_value["$comment"])  # the schema says in words what the "not" rules out
+    if error.validator == "not":  # jsonschema's text quotes the whole subschema
+        return f"{value} is not allowed here" + (f" ({error.schema['description']})" if isinstance(error.schema, dict) and error.schema.get("description") else "")
     return error.message
 
 

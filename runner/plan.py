@@ -36,7 +36,7 @@ class PlanInput:
     mock_url: str | None = None
     allow_outside_refs: bool = False  # --allow-outside-refs: schema files and $refs may leave the project
     allow_outside_files: bool = False  # --allow-outside-files: multipart uploads may leave the project
-    shard: tuple[int, int] | None = None  # --shard K/N: run only this share of the collections
+    shard: tuple[int, int] | str | None = None  # --shard K/N (parsed here, once secrets can mask an error): run only this share
     request_names: list[str] = field(default_factory=list)  # --request NAME: exact names
     carried: dict[str, dict[str, tuple[Any, bool]]] = field(default_factory=dict)  # --watch: path -> name -> (captured value, secret)
     widen: Any = None  # --watch: (collection, selected, scope, templates) -> selected, with the producers of missing captures
@@ -96,21 +96,54 @@ def _no_constant(text: str) -> Any:
 def build_plan(request: PlanInput, *, check_saved_examples: bool = False, templates: Templates | None = None) -> Plan:
     """Load, validate and expand the input into collection runs; raise ``InputError`` on any problem."""
     redactor = Redactor()
+    templates = templates or Templates()
+    loaded = _Loaded()
     try:
-        plan = _build_plan(request, redactor, check_saved_examples, templates or Templates())
-    except (RunnerError, KeyboardInterrupt):
+        plan = _build_plan(request, redactor, check_saved_examples, templates, loaded)
+    except (RunnerError, KeyboardInterrupt) as exc:
+        if isinstance(exc, RunnerError):
+            # any message may quote what the user typed (--request, -k, --var, a path), and that may be a secret
+            _learn_secrets(loaded, request, templates, redactor)
+            exc.mask(redactor.mask)
         raise
     except Exception as exc:  # a bug: its message may quote a secret, so it is masked before anyone sees it
+        _learn_secrets(loaded, request, templates, redactor)
         raise InternalError(redactor.mask(f"{type(exc).__name__}: {exc}")) from exc
     for warning in redactor.warnings():
         print(warning, file=sys.stderr)
     return plan
 
 
-def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bool, templates: Templates) -> Plan:
+@dataclass
+class _Loaded:
+    """What ``_build_plan`` has read so far: on an error, the secrets it holds mask the message."""
+
+    collections: list[CollectionSpec] = field(default_factory=list)
+    environment: EnvironmentSpec | None = None
+    rows: list[dict[str, Any] | None] = field(default_factory=lambda: [None])
+
+
+def _learn_secrets(loaded: _Loaded, request: PlanInput, templates: Templates, redactor: Redactor) -> None:
+    """Register every secret the input read so far holds (best effort: on the error path, nothing may be raised here)."""
+    cli_values: dict[str, Any] = {}
+    for item in request.cli_vars:
+        try:
+            name, value = parse_var(item)
+        except UsageError:
+            continue
+        cli_values[name] = value
+    for collection in loaded.collections:
+        for row in loaded.rows:
+            try:
+                build_scope(_layers(collection, loaded.environment, row, cli_values), templates, redactor)  # registers secrets before it raises
+            except Exception:  # noqa: BLE001 - the error being reported is the one that matters
+                pass
+
+
+def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bool, templates: Templates, loaded: _Loaded) -> Plan:
     schemas = SchemaStore(allow_outside_root=request.allow_outside_refs)
     problems: list[Problem] = []
-    collections: list[CollectionSpec] = []
+    collections = loaded.collections
     for path in find_collections(request.paths, exclude=(request.env_file, request.data_file)):
         try:
             collections.append(load_collection(path))
@@ -118,12 +151,13 @@ def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bo
             problems.extend(exc.problems)
     environment: EnvironmentSpec | None = None
     if request.shard is not None and not problems:
-        from .shard import shard_items, shard_key
+        from .shard import parse_shard, shard_items, shard_key
 
-        collections = shard_items(collections, [len(c.requests) for c in collections], [shard_key(c.path) for c in collections], *request.shard)
+        shard = parse_shard(request.shard) if isinstance(request.shard, str) else request.shard
+        collections[:] = shard_items(collections, [len(c.requests) for c in collections], [shard_key(c.path) for c in collections], *shard)
     if request.env_file:
         try:
-            environment = load_environment(request.env_file)
+            environment = loaded.environment = load_environment(request.env_file)
         except InputError as exc:
             problems.extend(exc.problems)
     cli_values = dict(parse_var(item) for item in request.cli_vars)
@@ -132,7 +166,7 @@ def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bo
     rows: list[dict[str, Any] | None] = [None]
     if request.data_file:
         try:
-            rows = list(load_data_rows(request.data_file))
+            rows = loaded.rows = list(load_data_rows(request.data_file))
         except InputError as exc:
             problems.extend(exc.problems)
     if request.iterations < 1:
@@ -185,7 +219,7 @@ def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bo
                     fresh = layers if iteration and _templated(layers) else None
                     runs.append(CollectionRun(collection, scope, selected, number if numbered else None, fresh, row_label=label))
     if problems:
-        raise InputError(_masked(_unique(problems), redactor))
+        raise InputError(_unique(problems))  # masked by build_plan
     if not runs and request.selection:
         named = f" among --request {', '.join(repr(name) for name in request.request_names)}" if request.request_names else ""
         raise UsageError(f"-k {request.selection!r} selects no request{named}")
@@ -216,18 +250,6 @@ def _layers(collection: CollectionSpec, environment: EnvironmentSpec | None, row
 def _templated(layers: list[Layer]) -> bool:
     """Whether any variable of ``layers`` is a template (rendering it again may give another value)."""
     return any(is_template(text) for layer in layers for value in layer.values.values() for text in iter_strings(value))
-
-
-def _masked(problems: list[Problem], redactor: Redactor) -> list[Problem]:
-    """The problems with every known secret masked: a message may quote a rendered value."""
-    for problem in problems:
-        problem.message = redactor.mask(problem.message)
-        problem.hint = redactor.mask(problem.hint)
-        if problem.source_line and problem.location is not None and problem.location.col:
-            # the caret follows the masked text: a secret before it makes the line shorter
-            problem.caret_col = len(redactor.mask(problem.source_line[: problem.location.col - 1])) + 1
-        problem.source_line = redactor.mask(problem.source_line)
-    return problems
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

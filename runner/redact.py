@@ -36,6 +36,15 @@ MIN_CUT_SECRET = 3
 # GitLab refuses to mask a CI variable under 8 characters; runner masks it as a word and warns.
 MIN_SECRET_LENGTH = 8
 _STANDALONE = ("(?<!\\w)(?:", ")(?!\\w)")
+# A server may echo part of a key ("Incorrect API key provided: sk-abcd1234****wxyz"). A secret of
+# PARTIAL_SECRET characters or more, with no white space in it (a key, a token, a password), is also
+# masked where PARTIAL_RUN or more of its consecutive characters appear.  GitHub Actions and GitLab
+# mask whole values only; docs/security.md says why runner does more.
+PARTIAL_SECRET = 16
+PARTIAL_RUN = 12
+# Any run of PARTIAL_RUN characters of a secret holds one of its blocks of _BLOCK characters that
+# start at a multiple of _BLOCK (_BLOCK <= PARTIAL_RUN / 2): only those blocks are searched for.
+_BLOCK = PARTIAL_RUN // 2
 
 
 def shorten(text: str, limit: int) -> str:
@@ -61,6 +70,8 @@ class Redactor:
         self._starts_pattern: re.Pattern[str] | None = None
         self._short_names: set[str] = set()  # variables whose secret is short (``warnings``)
         self._pattern: re.Pattern[str] | None = None
+        self._blocks: dict[str, set[tuple[str, int]]] = {}  # partial masking: block -> (secret, where the block starts in it)
+        self._blocks_pattern: re.Pattern[str] | None = None
 
     def add(self, value: Any, name: str | None = None) -> None:
         """Mark a value as secret, with the encoded forms it takes in URLs and headers; ``name`` says whose it is (for warnings)."""
@@ -79,6 +90,8 @@ class Redactor:
         for variant in variants:
             forms |= _encoded_forms(variant)
         target = self._values if long else self._words
+        if len(text) >= PARTIAL_SECRET and not any(char.isspace() for char in text):
+            self._add_blocks({text})  # as written: a server echoes part of a key as it got it
         if long:
             self._cut_values |= variants
             for variant in variants:
@@ -88,6 +101,12 @@ class Redactor:
         if not forms <= target:
             target |= forms
             self._pattern = None
+
+    def _add_blocks(self, variants: set[str]) -> None:
+        for variant in variants:
+            for start in range(0, len(variant) - _BLOCK + 1, _BLOCK):
+                self._blocks.setdefault(variant[start : start + _BLOCK], set()).add((variant, start))
+        self._blocks_pattern = None
 
     def add_value(self, value: Any, name: str | None = None) -> None:
         """Mark a variable's value as secret: a mapping or a list as JSON, and every string or number in it."""
@@ -140,9 +159,56 @@ class Redactor:
         if not text or pattern is None:
             return text
         masked = pattern.sub(MASK, text)
+        blocks = self._blocks_pattern or self._compile_blocks()
+        if blocks is not None and blocks.search(masked) is not None:  # the common case: one search, no block
+            masked = self._mask_partial(masked)
         if "..." not in masked or not self._cut_values:  # the common case, without a regex search
             return masked
         return self._mask_cuts(masked)
+
+    def partial_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where ``text`` holds ``PARTIAL_RUN`` or more consecutive characters of a secret (sorted, merged)."""
+        blocks = self._blocks_pattern or self._compile_blocks()
+        if blocks is None:
+            return []
+        found_spans: list[tuple[int, int]] = []
+        found = blocks.search(text)
+        while found is not None:
+            at = found.start()
+            found = blocks.search(text, at + 1)  # blocks may overlap: look again one character on
+            for secret, start in self._blocks[text[at : at + _BLOCK]]:
+                left = 0  # grow the block to the longest run of the secret around it
+                while left < start and left < at and text[at - left - 1] == secret[start - left - 1]:
+                    left += 1
+                right = _BLOCK
+                while start + right < len(secret) and at + right < len(text) and text[at + right] == secret[start + right]:
+                    right += 1
+                if left + right >= PARTIAL_RUN:
+                    found_spans.append((at - left, at + right))
+        spans: list[tuple[int, int]] = []
+        for start, end in sorted(found_spans):
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+            else:
+                spans.append((start, end))
+        return spans
+
+    def _compile_blocks(self) -> re.Pattern[str] | None:
+        if self._blocks:  # no lookahead around the alternatives: re then skips ahead on their first characters
+            self._blocks_pattern = re.compile("|".join(map(re.escape, sorted(self._blocks))))
+        return self._blocks_pattern
+
+    def _mask_partial(self, text: str) -> str:
+        """``text`` with every run of ``PARTIAL_RUN`` or more characters of a secret replaced by ``****``."""
+        spans = self.partial_spans(text)
+        if not spans:
+            return text
+        out, position = [], 0
+        for start, end in spans:
+            out += [text[position:start], MASK]
+            position = end
+        out.append(text[position:])
+        return "".join(out)
 
     def forms(self) -> frozenset[str]:
         """Every text the redactor masks: the secrets and their encoded forms."""
@@ -262,6 +328,9 @@ class StreamMasker:
         if not any("\n" in value for value in values) and "\n" in self.pending:
             keep = min(keep, len(self.pending) - self.pending.rindex("\n") - 1)
         cut = len(self.pending) - keep
+        for start, end in self.redactor.partial_spans(self.pending):
+            if start < cut < end:  # part of a secret may go on in the next piece: hold it back whole
+                cut = start
         if cut <= 0:
             return ""
         pattern = self.redactor.pattern()

@@ -399,6 +399,10 @@ def _render_body(spec: RequestSpec, body: Any, headers: dict[str, tuple[str, str
                 content_type = _text(value.get("content_type") or _guess_type(filename))
                 files.append((name, (filename, data, content_type)))
                 request.file_paths[name] = str(path)
+            elif isinstance(value, dict):  # a text part with its own headers: {value, content_type, filename}
+                part_name = _text(value["filename"]) if value.get("filename") is not None else None
+                part_type = _text(value["content_type"]) if value.get("content_type") is not None else None
+                files.append((name, (part_name, _text(value["value"]).encode("utf-8"), part_type)))  # type: ignore[arg-type]
             else:
                 for item in value if isinstance(value, list) else [value]:
                     fields.append((name, _text(item)))

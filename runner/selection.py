@@ -24,6 +24,10 @@ def _tokens(expression: str) -> list[str]:
     for token in tokens:
         if token in ('"', "'"):
             raise UsageError(f"-k {expression!r}: a quote ({token}) is not closed")
+        if token[0] in "\"'" and not token[1:-1].strip():  # "" is in every name: it would select everything
+            raise UsageError(f"-k {expression!r}: the phrase {token} is empty; put a word between the quotes")
+    if expression.strip() == "" and expression:
+        raise UsageError(f"-k {expression!r}: the expression is empty")
     return tokens
 
 

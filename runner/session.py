@@ -8,19 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, InternalError, RunnerError
+from .inputs import CollectionInput
 from .plan import PlanInput, build_plan
 from .results import RunResult
 
 
 
 @dataclass
-class RunSettings:
+class RunSettings(CollectionInput):
     """Everything ``runner run`` was asked to do."""
 
-    paths: list[str]
-    env_file: str | None = None
-    cli_vars: list[str] = field(default_factory=list)
-    mock: bool = False
     reports: list[str] = field(default_factory=list)
     selection: str | None = None
     bail: bool = False
@@ -75,7 +72,7 @@ def run_session(settings: RunSettings) -> int:
             mock_url = server.start()
         state = settings.explore_state  # --watch: captures carried from the last run
         plan = build_plan(
-            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, _shard(settings.shard),
+            PlanInput(settings.paths, settings.env_file, settings.cli_vars, settings.data_file, settings.iterations, settings.selection, mock_url, settings.allow_outside_refs, settings.allow_outside_files, settings.shard,
                       request_names=settings.request_names, carried=state.carried if state else {}, widen=state.widen if state else None)
         )
         redactor = plan.redactor
@@ -113,7 +110,11 @@ def run_session(settings: RunSettings) -> int:
         context.paid = _paid_run(settings, plan)
         sending = True
         result: RunResult = _run(plan.runs, context, [console, *file_reporters])
-    except (RunnerError, KeyboardInterrupt, BrokenPipeError):
+    except RunnerError as exc:
+        if redactor is not None:  # a --report path, a --proxy URL, ... may hold a secret
+            exc.mask(redactor.mask)
+        raise
+    except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # a bug: its message may quote a secret, so mask it before anyone sees it
         if redactor is None:
@@ -135,14 +136,6 @@ def _paid_run(settings: RunSettings, plan: Any) -> Any:
     environment = plan.environment.settings if plan.environment is not None else {}
     paid = PaidSettings(budget=settings.budget, max_requests=settings.max_requests, rate=settings.rate, environment=environment, mock=settings.mock)
     return PaidRun(paid, plan.collections, plan.redactor)
-
-
-def _shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    from .shard import parse_shard
-
-    return parse_shard(text)
 
 
 def _proxy_secrets(redactor: Any, proxy: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .errors import InternalError, RunnerError, UsageError
-from .plan import PlanInput, build_plan, scope_for_show
+from .plan import Plan, PlanInput, build_plan, scope_for_show
 from .redact import Redactor
 from .render import RenderedRequest, RunOptions, render_request
 from .templating import TemplateError
@@ -36,6 +36,15 @@ def format_variables(scope: Scope) -> str:
 def show_requests(path: str, name: str | None, output_format: str, env_file: str | None, cli_vars: list[str], verbose: bool = False, allow_outside_refs: bool = False, allow_outside_files: bool = False) -> str:
     """Render the requests of one collection (or only ``name``) for display."""
     plan = build_plan(PlanInput([path], env_file, cli_vars, allow_outside_refs=allow_outside_refs, allow_outside_files=allow_outside_files))
+    try:
+        return _show_plan(plan, path, name, output_format, verbose, allow_outside_files)
+    except RunnerError as exc:  # a --request NAME may be a secret
+        exc.mask(plan.redactor.mask)
+        raise
+
+
+def _show_plan(plan: Plan, path: str, name: str | None, output_format: str, verbose: bool, allow_outside_files: bool) -> str:
+    """``show_requests`` once the plan (and so every secret) is known."""
     if len(plan.collections) != 1:
         raise UsageError(f"show takes one collection file; {path} holds {len(plan.collections)}")
     collection = plan.collections[0]

@@ -94,19 +94,23 @@ def escape_pointer(key: Any) -> str:
 
 def read_yaml(path: Path | str, label: str | None = None, quote_source: bool = True, what: str = "file") -> SourceDoc:
     """Read and parse a YAML file (``what`` names its role in messages: "environment file"); an unreadable or invalid file raises ``InputError`` (quoting no line without ``quote_source``)."""
-    path = Path(path)
     shown = label or str(path)
+    return parse_yaml(read_text_file(path, what, shown), shown, quote_source)
+
+
+def read_text_file(path: Path | str, what: str = "file", shown: str | None = None, encoding: str = "utf-8") -> str:
+    """A UTF-8 file's text; a missing, folder, undecodable or unreadable one raises ``InputError`` naming it (as ``shown``) and ``what`` it is."""
+    shown = shown or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding=encoding)
     except FileNotFoundError:
         raise InputError(f"{what} not found: {shown}") from None
     except IsADirectoryError:
         raise InputError(f"expected a file, found a folder: {shown} ({what})") from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InputError(f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start}): {what}s are read as UTF-8") from None
     except OSError as exc:
-        raise InputError(f"cannot read {shown}: {exc.strerror}") from None
-    return parse_yaml(text, shown, quote_source)
+        raise InputError(f"cannot read {shown}: {exc.strerror or exc}") from None
 
 
 def parse_yaml(text: str, path: str, quote_source: bool = True) -> SourceDoc:

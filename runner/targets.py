@@ -160,7 +160,7 @@ def check_target(assertion: Any, predicate: Any, response: Any) -> Any:
 
 
 def _check_cookie(name: str, predicate: Any, response: Any, loc: Any) -> Any:
-    from .assertions import evaluate, show
+    from .assertions import evaluate, length_mismatch, show
     from .loader_checks import is_attribute_check
     from .results import CheckResult
 
@@ -175,7 +175,8 @@ def _check_cookie(name: str, predicate: Any, response: Any, loc: Any) -> Any:
         wanted.append(f"{attribute} {text}")
         if not ok:
             failed.append((attribute, text))
-    actual = "; ".join(f"{key}={show(cookie.get(key, MISSING), 60)}" for key in checks)
+    # a failed length says the length found: a server's cookie is a secret, its value shows as ****, its length does not
+    actual = "; ".join(f"{key} {length}" if (length := length_mismatch(sub, cookie.get(key, MISSING))) else f"{key}={show(cookie.get(key, MISSING), 60)}" for key, sub in checks.items())
     if failed:
         return CheckResult("cookie", name, False, ", ".join(f"{a} {t}" for a, t in failed), actual, "cookie mismatch", loc)
     return CheckResult("cookie", name, True, ", ".join(wanted), actual, "", loc)

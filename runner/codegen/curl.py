@@ -41,8 +41,12 @@ def format_curl(request: RenderedRequest, secrets: Secrets) -> str:
         for name, value in request.form or []:
             args += ["--form-string", sh_quote([f"{name}=", *secrets.split(value)])]
         for name, (filename, data, content_type) in request.files:
-            if filename is None:  # a text part (httpx sends multipart only with a file: the runner made it one)
+            if filename is None and content_type is None:  # a text part (httpx sends multipart only with a file: the runner made it one)
                 args += ["--form-string", sh_quote([f"{name}=", *secrets.split(data.decode("utf-8", "replace"))])]
+            elif name not in request.file_paths:  # a text part with its own headers: quoted for -F, then its parameters
+                text = [piece if not isinstance(piece, str) else piece.replace("\\", "\\\\").replace('"', '\\"') for piece in secrets.split(data.decode("utf-8", "replace"))]
+                extra = (f";filename={_curl_word(filename)}" if filename is not None else "") + (f";type={_curl_word(content_type)}" if content_type is not None else "")
+                args += ["-F", sh_quote([f'{name}="', *text, f'"{extra}'])]
             else:
                 args += ["-F", sh_quote([_file_part(name, request.file_paths[name], filename, content_type)])]
     else:

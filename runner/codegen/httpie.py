@@ -47,7 +47,9 @@ def format_httpie(request: RenderedRequest, secrets: Secrets) -> str:
         for name, value in request.form or []:
             items.append(sh_quote([_escaped(name), "=", *_escape_word(secrets.split(value), name)]))
         for name, (filename, data, content_type) in request.files:
-            if filename is None:
+            if name not in request.file_paths and (filename is not None or content_type is not None):
+                raise UsageError(f"--format httpie: multipart field {secrets.redactor.mask(name)!r} is a text part with its own filename or content type, which HTTPie cannot send; use --format curl")
+            if name not in request.file_paths:
                 items.append(sh_quote([_escaped(name), "=", *_escape_word(secrets.split(data.decode("utf-8", "replace")), name)]))
             else:
                 path = os.path.relpath(request.file_paths[name])

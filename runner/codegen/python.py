@@ -34,8 +34,9 @@ def format_python(request: RenderedRequest, secrets: Secrets) -> str:
         parts = [f"        ({name!r}, (None, {py_expr(secrets.split(value), encode=True)})),"
                  for name, value in request.form or []]
         for name, (filename, data, content_type) in request.files:
-            if filename is None:
-                parts.append(f"        ({name!r}, (None, {py_expr(secrets.split(data.decode('utf-8', 'surrogateescape')), encode=True)})),")
+            if name not in request.file_paths:  # a text part, with its own filename and content type if it has them
+                typed = f", {content_type!r}" if content_type is not None else ""
+                parts.append(f"        ({name!r}, ({filename!r}, {py_expr(secrets.split(data.decode('utf-8', 'surrogateescape')), encode=True)}{typed})),")
             else:
                 path = os.path.relpath(request.file_paths[name])
                 parts.append(f"        ({name!r}, ({filename!r}, open({path!r}, 'rb'), {content_type!r})),")

@@ -285,6 +285,7 @@ class _Context:
     base: Path  # where @file paths are read from
     out_dir: Path  # where the collection is written (multipart file paths are relative to it)
     where: str
+    notes: list[str] = field(default_factory=list)  # what could not be converted (shown as warnings)
 
 
 def build_request(spec: CurlRequest, book: SecretBook, ctx: _Context) -> tuple[dict[str, Any], str]:
@@ -433,28 +434,29 @@ def _hide_query_secrets(url: str, book: SecretBook) -> str:
 
 
 def _multipart(items: list[tuple[str, str]], ctx: _Context, book: SecretBook) -> dict[str, Any]:
+    from .curl_form import FormSyntaxError, parse_form
+
     fields: dict[str, Any] = {}
     for kind, argument in items:
-        name, eq, rest = argument.partition("=")
-        if not eq:
-            raise InputError(f"{ctx.where}: -F {argument!r} needs name=value")
+        try:
+            part = parse_form(argument, literal=kind == "form-string")
+        except FormSyntaxError as exc:
+            raise InputError(f"{ctx.where}: -F {argument!r}: {exc}") from None
+        name = part.name
+        if part.ignored:
+            ctx.notes.append(f"-F {name}: not converted (no runner equivalent): {'; '.join(part.ignored)}")
         value: Any
-        if kind == "form" and rest.startswith("@"):
-            path, *options = rest[1:].split(";")
-            value = {"file": _relative_file(path, ctx)}
-            for option in options:
-                key, _, setting = option.partition("=")
-                setting = setting.strip('"')
-                if key.strip() == "type":
-                    value["content_type"] = setting
-                elif key.strip() == "filename":
-                    value["filename"] = setting
-        elif kind == "form" and rest.startswith("<"):
-            path = rest[1:].split(";")[0]
-            value = book.param(name, _read_file(path, ctx.base, ctx.where).decode("utf-8", "replace"))
+        if part.source == "file":
+            value = {"file": _relative_file(part.content, ctx)}
+            if part.filename is not None:
+                value["filename"] = part.filename
+            if part.content_type is not None:
+                value["content_type"] = part.content_type
         else:
-            text = rest.split(";type=")[0] if kind == "form" else rest
-            value = book.param(name, text.strip('"') if kind == "form" and text.startswith('"') else text)
+            text = _read_file(part.content, ctx.base, ctx.where).decode("utf-8", "replace") if part.source == "read" else part.content
+            value = book.param(name, text)
+            if part.content_type is not None or part.filename is not None:  # a text part with its own headers
+                value = {"value": value, **({"filename": part.filename} if part.filename is not None else {}), **({"content_type": part.content_type} if part.content_type is not None else {})}
         if name in fields and not isinstance(value, dict) and not isinstance(fields[name], dict):
             previous = fields[name]
             fields[name] = (previous if isinstance(previous, list) else [previous]) + [value]
@@ -495,6 +497,7 @@ def import_curl(text: str, source: str, out_path: Path | None, base: Path | None
             spec_one = CurlRequest(**{**spec.__dict__, "urls": [url]})
             book.prefix = env_prefix(urlsplit(_with_scheme(url)).hostname or "")  # a GitHub token is GITHUB_..., even after a Stripe call
             request, origin = build_request(spec_one, book, ctx)
+            warnings.extend(f"{where}: {note}" for note in ctx.notes if f"{where}: {note}" not in warnings)
             origins.append(origin)
             requests.append(request)
         insecure = insecure or spec.insecure

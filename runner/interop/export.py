@@ -117,6 +117,11 @@ class _Exporter:
                     if value.get("content_type"):
                         part["contentType"] = value["content_type"]
                     parts.append(part)
+                elif isinstance(value, dict):  # a text part with its own content type
+                    part = {"key": str(key), "value": self.text(value["value"] if isinstance(value["value"], str) else json.dumps(value["value"])), "type": "text"}
+                    if value.get("content_type"):
+                        part["contentType"] = value["content_type"]
+                    parts.append(part)
                 else:
                     for item in value if isinstance(value, list) else [value]:
                         parts.append({"key": str(key), "value": self.text(item if isinstance(item, str) else json.dumps(item)), "type": "text"})

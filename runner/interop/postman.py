@@ -275,7 +275,9 @@ class _Importer:
                     parts[key] = self.upload(field_.get("src"), notes, field_.get("contentType"))
                 else:
                     value = self.template(str(field_.get("value") or ""))
-                    parts[key] = self.secret(key, value) if is_credential_name(key) else value
+                    value = self.secret(key, value) if is_credential_name(key) else value
+                    content_type = field_.get("contentType")  # Postman's text field may have its own type
+                    parts[key] = {"value": value, "content_type": str(content_type)} if content_type else value
             if parts:
                 out["multipart"] = parts
         elif mode == "graphql":

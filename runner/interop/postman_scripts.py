@@ -263,14 +263,11 @@ def convert_script(lines: list[str] | str, var_name: Any) -> ScriptResult:
     result = ScriptResult()
     converter = _Converter(result, var_name)
     for statement in _split_statements(source):
-        test = re.match(r"pm\.test\(\s*(" + _STRING + r")\s*,\s*(?:function\s*\(\s*\)|\(\s*\)\s*=>)\s*\{", statement)
-        if test:
-            body_start = statement.index("{", test.end() - 1)
-            body_end = _find_close(statement, body_start)
-            body = statement[body_start + 1 : body_end]
+        body = _test_body(statement)
+        if body is not None:
             saved = _snapshot(result)
             try:
-                for inner in _split_statements(body):
+                for inner in body:
                     converter.statement(inner)
             except _NotConverted:
                 _restore(result, saved)
@@ -283,6 +280,32 @@ def convert_script(lines: list[str] | str, var_name: Any) -> ScriptResult:
             _restore(result, saved)
             result.kept.append(statement)
     return result
+
+
+# pm.test("name", function () {...}), function named(done) {...}, async () => {...}, (done) => {...}, _ => expr, () => expr
+_TEST = re.compile(r"pm\.test\(\s*" + _STRING + r"\s*,\s*(?:async\s+)?(?:function\s*(?:[\w$]+\s*)?\(\s*([\w$]*)\s*\)\s*(?=\{)|\(\s*([\w$]*)\s*\)\s*=>\s*|([\w$]+)\s*=>\s*)")
+
+
+def _test_body(statement: str) -> list[str] | None:
+    """The statements of a ``pm.test(name, callback)``'s callback, block or arrow expression; None when ``statement`` is not one."""
+    test = _TEST.match(statement)
+    if not test:
+        return None
+    end = _find_close(statement, statement.index("("))  # the ")" closing pm.test(
+    if end < 0 or statement[end + 1 :].strip() not in ("", ";"):
+        return None
+    callback = statement[test.end() : end].strip()
+    done = test.group(1) or test.group(2) or test.group(3)  # Mocha's done callback: calling it checks nothing
+    if callback.startswith("{"):  # a block: {...}, then nothing but the closing ")"
+        close = _find_close(callback, 0)
+        if close != len(callback) - 1:
+            return None
+        inner = _split_statements(callback[1:close])
+    else:  # an arrow's expression: one statement, maybe in parentheses
+        while callback.startswith("(") and _find_close(callback, 0) == len(callback) - 1:
+            callback = callback[1:-1].strip()
+        inner = [callback]
+    return [item for item in inner if not done or re.sub(r"\s+", "", item).rstrip(";") != f"{done}()"]
 
 
 def _snapshot(result: ScriptResult) -> tuple[Any, ...]:

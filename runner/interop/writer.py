@@ -121,17 +121,9 @@ def read_input(path: str, what: str) -> str:
     """A file's text (``-`` is stdin), with a clear error when it cannot be read."""
     if path == "-":
         return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8-sig") as file:
-            return file.read()
-    except FileNotFoundError:
-        raise InputError(f"no such {what} file: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not a {what} file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text: is it really a {what} file?") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    from ..source import read_text_file
+
+    return read_text_file(path, f"{what} file", encoding="utf-8-sig")  # exports from Windows tools may start with a BOM
 
 
 _DELIMITER = re.compile(r"\{[{%#]")

@@ -107,6 +107,7 @@ def _check(settings: LoadSettings) -> None:
         raise UsageError("--master and --worker cannot be used together")
     if settings.users < 1 or settings.spawn_rate <= 0:
         raise UsageError("--users must be at least 1 and --spawn-rate above 0")
+    parse_seconds(settings.master_wait, "--master-wait")  # before anything starts
     outputs = [settings.html] + ([f"{settings.csv}_{kind}.csv" for kind in ("stats", "failures", "exceptions")] if settings.csv else [])
     for path in outputs:
         if not path or settings.worker:
@@ -125,8 +126,27 @@ def _make_runner(environment: Any, settings: LoadSettings) -> Any:
     if settings.master:
         return environment.create_master_runner("*", settings.master_port)
     if settings.worker:
-        return environment.create_worker_runner(settings.master_host, settings.master_port)
+        return _connect_worker(environment, settings)
     return environment.create_local_runner()
+
+
+def _connect_worker(environment: Any, settings: LoadSettings) -> Any:
+    """A worker runner once its master answers; exit 2 after ``--master-wait`` (Locust alone knocks for 5 minutes)."""
+    import math
+
+    from locust import runners
+
+    wait = parse_seconds(settings.master_wait, "--master-wait")
+    # Locust's worker sends "client_ready" and waits CONNECT_TIMEOUT for an answer, CONNECT_RETRY_COUNT + 1 times;
+    # both are read when it connects, so setting them bounds the whole wait
+    tries = max(1, math.ceil(wait / 5.0))  # at most 5 s apart, as Locust's own
+    runners.CONNECT_TIMEOUT = max(0.1, wait / tries)
+    runners.CONNECT_RETRY_COUNT = tries - 1
+    try:
+        return environment.create_worker_runner(settings.master_host, settings.master_port)
+    except ConnectionError:
+        where = f"{settings.master_host}:{settings.master_port}"
+        raise UsageError(f"runner load --worker: no master answered on {where} within {settings.master_wait}; start it first (runner load ... --master --master-port {settings.master_port}), check --master-host and --master-port, or wait longer with --master-wait") from None
 
 
 def _start(runner: Any, settings: LoadSettings, run_time: float | None, gevent: Any) -> None:

@@ -6,19 +6,16 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
+from ..inputs import CollectionInput
 
 _SECONDS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass
-class LoadSettings:
+class LoadSettings(CollectionInput):
     """Everything ``runner load`` was asked to do."""
 
-    paths: list[str]
-    env_file: str | None = None
-    cli_vars: list[str] = field(default_factory=list)
-    mock: bool = False
     users: int = 1
     spawn_rate: float = 1.0
     run_time: str | None = "30s"
@@ -32,6 +29,7 @@ class LoadSettings:
     worker: bool = False
     master_host: str = "127.0.0.1"
     master_port: int = 5557
+    master_wait: str = "30s"  # --worker: how long to keep knocking at a master that does not answer
     timeout: float | None = None
     force: bool = False
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..examples import example_body, example_scope, render_example, stream_chunks
 from ..templating import TemplateError, Templates
 from .dynamic import DynamicAnswers
-from .routes import Incoming, Route, allowed_methods, answer, path_routes
+from .routes import Incoming, Route, RouteTable, allowed_methods, answer, path_routes
 from .validation import VerdictCache, not_json_error, validation_error
 
 
@@ -36,7 +36,7 @@ class Reply:
 class MockState:
     """Everything a request is answered from: the routes and the settings of ``runner mock``."""
 
-    routes: list[Route] = field(default_factory=list)
+    routes: Sequence[Route] = field(default_factory=RouteTable)
     templates: Templates | None = None
     schemas: Any = None  # a SchemaStore, for request validation and dynamic bodies
     strict_auth: bool = False
@@ -128,11 +128,17 @@ def _example_reply(state: MockState, route: Route, request: Incoming, note: str)
         generated = _dynamic_reply(state, route, note)
         if generated is not None:
             return generated
+    prepared = route.prepared  # serialised at start-up: only the templated strings are rendered now
+    if prepared is not None and not prepared.templated:
+        return Reply(example.status, prepared.fixed or b"", prepared.content_type or "application/octet-stream", dict(prepared.headers), note=note)
     if example.template:
-        values = route.values or {}
         assert state.templates is not None
+        scope = example_scope(request_view(route, request), route.values or {})
         try:
-            example = render_example(example, state.templates, example_scope(request_view(route, request), values))
+            if prepared is not None:
+                body, headers = prepared.render(state.templates, scope)
+                return Reply(example.status, body, prepared.content_type, headers, note=note)
+            example = render_example(example, state.templates, scope)
         except TemplateError as exc:  # the request lacks what the template reads: the client's mistake, told in JSON
             return json_reply(400, {"error": f"the example of {route.title} cannot answer this request: {exc.message}"}, f"{note}: template error")
     if example.events is not None and request.method != "HEAD":

@@ -30,7 +30,8 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from functools import cached_property
+from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qs, parse_qsl
 
 from ..assertions import parse_json
@@ -38,25 +39,13 @@ from ..examples import resolve_stream
 from ..model import AuthSpec, CollectionSpec, ExampleSpec, RequestSpec
 from ..render import render_method
 from ..templating import HELPER_NAMES, TemplateError, Templates, is_template
+from .matching import Matcher, Wildcard, matcher
 
 ANY_METHOD = "*"  # a templated method that only a real run can render matches any method
 
 _PLACEHOLDER = "\x00"
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _ONE_NAME = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
-
-
-@dataclass(frozen=True)
-class Wildcard:
-    """A value only the run knows: matches anything, or strings matching ``pattern``."""
-
-    pattern: re.Pattern[str] | None = None
-
-    def matches(self, value: Any) -> bool:
-        """Whether ``value`` fits the wildcard."""
-        if self.pattern is None:
-            return True
-        return isinstance(value, str) and self.pattern.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -93,10 +82,32 @@ class Route:
             return {}
         return {name: value for name, value in match.groupdict().items() if value is not None}
 
-    @property
+    @cached_property
     def needs_auth(self) -> bool:
         """Whether a request must carry a credential."""
         return self.auth is not None and self.auth.kind not in ("none", "oauth2", "digest")  # an OAuth2 token cannot be known, a Digest answer needs a challenge: not checked
+
+    @cached_property
+    def query_form(self) -> dict[str, list[Any]]:
+        """``params`` as a parsed query string holds them (lists of text), computed once."""
+        return {name: [_query_text(v) for v in (value if isinstance(value, list) else [value])] for name, value in self.params.items() if value is not None}
+
+    @cached_property
+    def prepared(self) -> Any:
+        """The example's body made ready once (``PreparedBody``), or None when it is rendered whole."""
+        from .prepared import prepare_body
+
+        return prepare_body(self.example)
+
+    @cached_property
+    def query_matcher(self) -> Matcher:
+        """``query_form`` compiled for ranking."""
+        return matcher(self.query_form)
+
+    @cached_property
+    def body_matcher(self) -> Matcher:
+        """``body`` compiled for ranking."""
+        return matcher(self.body)
 
     @property
     def title(self) -> str:
@@ -116,6 +127,7 @@ class Incoming:
     has_json_body: bool = False
     raw: bytes = b""
     json_error: str = ""  # why a body sent as JSON (or with no content type) is not JSON
+    credentials: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)  # by kind of auth, once read
 
     @classmethod
     def parse(cls, method: str, target: str, headers: Any, raw_body: bytes) -> "Incoming":
@@ -134,7 +146,7 @@ class Incoming:
                 error = f"the body is not valid JSON: {str(exc)[:200]}"
         elif raw_body:
             error = f"the body is {content_type.split(';')[0] or 'not JSON'}, not JSON"
-        return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True), body, has_json, raw_body, error)
+        return cls(method.upper(), path or "/", lowered, parse_qs(query, keep_blank_values=True) if query else {}, body, has_json, raw_body, error)
 
     @property
     def wants_stream(self) -> bool | None:
@@ -154,7 +166,9 @@ class Incoming:
     def prefer(self) -> dict[str, str]:
         """The ``Prefer`` header's preferences (``code=422, example=NAME, dynamic=true``), as Prism reads them."""
         found: dict[str, str] = {}
-        for part in re.split(r"[,;]", self.headers.get("prefer", "")):
+        if "prefer" not in self.headers:
+            return found
+        for part in re.split(r"[,;]", self.headers["prefer"]):
             name, sep, value = part.strip().partition("=")
             if sep and name.strip():
                 found[name.strip().lower()] = value.strip().strip('"')
@@ -284,6 +298,14 @@ def sent_credential(route: Route, request: Incoming) -> Any:
     auth = route.auth
     if auth is None or auth.kind == "none":
         return None
+    key = (auth.kind, auth.key_in, auth.key_name) if auth.kind == "api_key" else auth.kind
+    memo = request.credentials  # read once per request, not once per candidate route
+    if key not in memo:
+        memo[key] = _read_credential(auth, request)
+    return memo[key]
+
+
+def _read_credential(auth: AuthSpec, request: Incoming) -> Any:
     if auth.kind == "api_key":
         if auth.key_in == "header":
             return request.headers.get(auth.key_name.lower()) or None
@@ -327,47 +349,11 @@ def _auth_fit(route: Route, request: Incoming, strict: bool) -> int:
     if not route.needs_auth:
         return 0 if _sends_any_credential(request, route) else 2
     sent = sent_credential(route, request)
-    if sent is not None and (route.credential is None or sent == route.credential):
+    if sent is None:
+        return 0
+    if route.credential is None or sent == route.credential:
         return 2
-    return int(is_authorized(route, request, strict))
-
-
-def compare(expected: Any, actual: Any) -> tuple[int, int, int]:
-    """``(mismatches, equal values, wildcard matches)`` of ``actual`` against a route's value."""
-    if isinstance(expected, Wildcard):
-        return (0, 0, 1) if expected.matches(actual) else (1, 0, 0)
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return (1, 0, 0)
-        totals = [sum(1 for key in actual if key not in expected) + sum(1 for key in expected if key not in actual), 0, 0]
-        for key, value in expected.items():
-            if key in actual:
-                for index, count in enumerate(compare(value, actual[key])):
-                    totals[index] += count
-        return (totals[0], totals[1], totals[2])
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return (1, 0, 0)
-        totals = [0, 0, 0]
-        for item, other in zip(expected, actual):
-            for index, count in enumerate(compare(item, other)):
-                totals[index] += count
-        return (totals[0], totals[1], totals[2])
-    return (0, 1, 0) if _same(expected, actual) else (1, 0, 0)
-
-
-def _same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    return bool(expected == actual)
-
-
-def _compare_params(route: Route, request: Incoming) -> tuple[int, int, int]:
-    auth = route.auth
-    ignored = auth.key_name if auth is not None and auth.kind == "api_key" and auth.key_in == "query" else None
-    actual = {name: values for name, values in request.query.items() if name != ignored}
-    expected = {name: [_query_text(v) for v in (value if isinstance(value, list) else [value])] for name, value in route.params.items() if value is not None}
-    return compare(expected, actual)
+    return int(not strict and route.example.status != 401)  # is_authorized, the credential read once
 
 
 def _query_text(value: Any) -> Any:
@@ -381,23 +367,74 @@ def _query_text(value: Any) -> Any:
 def rank(route: Route, request: Incoming, strict: bool = True) -> tuple[int, ...]:
     """The sort key of a candidate route: higher is a better fit (see the module docstring)."""
     auth_fit = _auth_fit(route, request, strict)
-    params = _compare_params(route, request)
+    totals = [0, 0, 0]  # mismatches, equal values, wildcard matches: of the query, then the body
+    query = request.query
+    if query or route.query_form:
+        ignored = route.auth.key_name if route.auth is not None and route.auth.kind == "api_key" and route.auth.key_in == "query" else None
+        route.query_matcher(query if ignored not in query else {name: values for name, values in query.items() if name != ignored}, totals)
     if route.has_json_body:
-        body = compare(route.body, request.body) if request.has_json_body else (1, 0, 0)
-    else:
-        body = (1, 0, 0) if request.has_json_body else (0, 0, 0)
-    return (int(auth_fit), -(params[0] + body[0]), params[1] + body[1], params[2] + body[2], route.literal, -route.order)
+        if request.has_json_body:
+            route.body_matcher(request.body, totals)
+        else:
+            totals[0] += 1
+    elif request.has_json_body:
+        totals[0] += 1
+    return (auth_fit, -totals[0], totals[1], totals[2], route.literal, -route.order)
 
 
-def path_routes(routes: list[Route], request: Incoming) -> list[Route]:
+class RouteTable(tuple):  # type: ignore[type-arg]
+    """The routes served, indexed for the choice: by the number of ``/`` in the paths they match (a spec of 200
+    paths has hundreds of routes; a request's pattern matching looks at a few), and remembering the routes that
+    matched a method and path. Immutable, so neither can go stale; the memory is bounded (short paths only,
+    forgotten all at once when full)."""
+
+    matches: dict[tuple[str, str], list[Route]]
+    by_slashes: dict[int, list[Route]]
+    unshaped: list[Route]
+
+    def __init__(self, routes: Any = ()) -> None:
+        self.matches = {}
+        shapes = [_slashes(route.pattern) for route in self]
+        self.unshaped = [route for route, shape in zip(self, shapes) if shape is None]
+        self.by_slashes = {count: [route for route, shape in zip(self, shapes) if shape in (count, None)] for count in set(shapes) - {None}}
+
+    def near(self, path: str) -> list[Route]:
+        """The routes that can match ``path``, in their order."""
+        return self.by_slashes.get(path.rstrip("/").count("/"), self.unshaped)
+
+
+_MEMO_SIZE = 4096
+_MEMO_PATH = 256  # longer paths are matched every time, so a client's junk paths cannot fill memory
+# a path pattern as path_pattern and the OpenAPI reader write it: literal characters and one-segment groups
+_PATTERN_TOKEN = r"\\.|\(\?P<[A-Za-z_]\w*>\[\^/\]\+\)|\[\^/\]\+|[^\\()\[\]{}|*+?.^$]"
+_SHAPED = re.compile(rf"\^(?:{_PATTERN_TOKEN})*/\?\$")
+
+
+def _slashes(pattern: re.Pattern[str]) -> int | None:
+    """How many ``/`` every path the pattern matches has (a trailing one aside); None when that is not plain."""
+    if not _SHAPED.fullmatch(pattern.pattern):
+        return None
+    return sum(1 for token in re.findall(_PATTERN_TOKEN, pattern.pattern[1:-3]) if token in ("/", "\\/"))
+
+
+def path_routes(routes: Sequence[Route], request: Incoming) -> list[Route]:
     """The routes whose method and path match the request (HEAD is answered by a GET route, as HTTP servers do)."""
-    found = [route for route in routes if route.method in (request.method, ANY_METHOD) and route.pattern.match(request.path)]
-    if found or request.method != "HEAD":
-        return found
-    return [route for route in routes if route.method == "GET" and route.pattern.match(request.path)]
+    memo = routes.matches if isinstance(routes, RouteTable) else None
+    key = (request.method, request.path)
+    if memo is not None and key in memo:
+        return memo[key]
+    near = routes.near(request.path) if isinstance(routes, RouteTable) else routes
+    found = [route for route in near if route.method in (request.method, ANY_METHOD) and route.pattern.match(request.path)]
+    if not found and request.method == "HEAD":
+        found = [route for route in near if route.method == "GET" and route.pattern.match(request.path)]
+    if memo is not None and len(request.path) <= _MEMO_PATH:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = found
+    return found
 
 
-def candidates(routes: list[Route], request: Incoming) -> list[Route]:
+def candidates(routes: Sequence[Route], request: Incoming) -> list[Route]:
     """The routes of the request's method and path whose kind of answer (stream or not) the request asks for."""
     found = path_routes(routes, request)
     wish = request.wants_stream
@@ -407,7 +444,7 @@ def candidates(routes: list[Route], request: Incoming) -> list[Route]:
     return plain if wish is False else plain or found
 
 
-def allowed_methods(routes: list[Route], path: str) -> list[str]:
+def allowed_methods(routes: Sequence[Route], path: str) -> list[str]:
     """The methods the mock answers on ``path`` (for a 405's ``Allow``), empty when the path is unknown."""
     methods = {route.method for route in routes if route.pattern.match(path)}
     if "GET" in methods:
@@ -415,7 +452,7 @@ def allowed_methods(routes: list[Route], path: str) -> list[str]:
     return sorted(methods) if methods and ANY_METHOD not in methods else []
 
 
-def choose_route(routes: list[Route], request: Incoming, strict: bool = True) -> Route | None:
+def choose_route(routes: Sequence[Route], request: Incoming, strict: bool = True) -> Route | None:
     """The best route for the request, or None when no method and path match.
 
     A saved error example (a 4xx other than 401) answers only the request it was saved
@@ -434,7 +471,7 @@ def _is_error_example(route: Route) -> bool:
     return 400 <= route.example.status < 500 and route.example.status != 401
 
 
-def unauthorized_route(routes: list[Route], request: Incoming, strict: bool = True) -> Route | None:
+def unauthorized_route(routes: Sequence[Route], request: Incoming, strict: bool = True) -> Route | None:
     """A saved 401 example for the request's method and path, if the collections have one."""
     found = [route for route in candidates(routes, request) if route.example.status == 401]
     return max(found, key=lambda route: rank(route, request, strict)) if found else None
@@ -450,7 +487,7 @@ class Answer:
     unmet: str = ""  # a Prefer header asked for what the route does not have
 
 
-def answer(routes: list[Route], request: Incoming, strict: bool = True) -> Answer:
+def answer(routes: Sequence[Route], request: Incoming, strict: bool = True) -> Answer:
     """Decide the answer to ``request``: its route's example, a 401 when refused, or nothing (404).
 
     ``Prefer: code=N`` and ``Prefer: example=NAME`` narrow the choice to the examples with that

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from .server import HEALTH_PATH, MockServer
@@ -27,28 +30,65 @@ class MockSettings:
     cors: bool = True
     dynamic: bool = False
     seed: int = 0
+    ready_file: str | None = None
+    force: bool = False
 
 
 def serve_forever(paths: list[str], host: str, port: int, verbose: bool, env_file: str | None = None, cli_vars: list[str] | None = None, **options: Any) -> None:
     """``runner mock``: serve the collections (and OpenAPI documents) in ``paths`` until Ctrl-C or SIGTERM."""
     settings = MockSettings(list(paths), host, port, verbose, env_file, list(cli_vars or []), **options)
+    ready = Path(settings.ready_file) if settings.ready_file else None
+    if ready is not None:
+        check_ready_file(ready, settings.force)  # before anything is loaded or bound: exit 2, nothing served
     server = MockServer(host, port, verbose=verbose, strict_auth=settings.strict_auth, cors=settings.cors, dynamic=settings.dynamic, seed=settings.seed)
     url = server.start()  # bound, not yet listening: a client waiting for the port waits for the routes
     previous = _stop_on_sigterm()
     stopped = False
+    written = False
     try:
         notes = load_and_serve(server, settings, url)
         print_banner(sys.stderr, server, settings, url, notes)
+        if ready is not None:
+            write_ready_file(ready, url)
+            written = True
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         stopped = True
     finally:
         server.stop()
+        if written and ready is not None:
+            remove_ready_file(ready)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if stopped:  # after stop(): every request's log line is out by then
         sys.stderr.write("mock: stopped\n")
+
+
+def check_ready_file(path: Path, force: bool) -> None:
+    """Refuse a ``--ready-file`` that exists (a mock still running, or one that was killed) unless ``--force``."""
+    from ..errors import UsageError
+    from ..interop.writer import check_writable
+
+    if path.is_dir():
+        raise UsageError(f"mock: --ready-file {path} is a folder: give a file name")
+    check_writable(path, force)
+
+
+def write_ready_file(path: Path, url: str) -> None:
+    """Say the mock is ready (every route built, the socket listening): ``{"url", "health", "pid"}``, written atomically."""
+    from ..interop.writer import write_text
+
+    write_text(path, json.dumps({"url": url, "health": url + HEALTH_PATH, "pid": os.getpid()}, indent=2) + "\n")
+
+
+def remove_ready_file(path: Path) -> None:
+    """Remove the ready file on a clean stop, unless another process has written its own there since."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass  # gone already, or not ours any more
 
 
 def load_and_serve(server: MockServer, settings: MockSettings, url: str) -> list[str]:

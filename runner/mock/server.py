@@ -16,18 +16,35 @@ import json
 import socket
 import sys
 import threading
+import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from ..model import CollectionSpec
 from ..templating import Templates
 from ..terminal import printable_line
 from .answers import MockState, Reply, json_reply, reply_to
-from .routes import Incoming, Route, build_routes
+from .routes import Incoming, Route, RouteTable, build_routes
 
 HANDLER_THREAD_NAME = "runner-mock-handler"
 HEALTH_PATH = "/__runner/health"  # 200 once the routes are served (the socket accepts only then anyway)
 MAX_BODY = 64 * 1024 * 1024  # a request body larger than this is refused (413)
+_FRAMING = ("content-length", "transfer-encoding", "connection")  # set by the server, never by an example
+_ONE_WRITE = 256 * 1024  # a body up to this size goes out with its head in one write
+_SERVER_LINE = f"Server: {BaseHTTPRequestHandler.server_version} {BaseHTTPRequestHandler.sys_version}"
+_date: tuple[int, str] = (0, "")
+
+
+def _date_line() -> str:
+    """The ``Date`` header line, formatted once a second (the stdlib formats it for every answer)."""
+    global _date
+    now = int(time.time())
+    second, line = _date
+    if second != now:
+        line = f"Date: {formatdate(now, usegmt=True)}"
+        _date = (now, line)
+    return line
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -140,7 +157,6 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
 
     def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
         headers = dict(reply.headers)
         if self.server.owner.cors:
             origin = self.headers.get("Origin")
@@ -149,22 +165,32 @@ class _Handler(BaseHTTPRequestHandler):
             if origin:
                 headers.setdefault("Vary", "Origin")
                 headers.setdefault("Access-Control-Allow-Credentials", "true")
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(name, value)
+        pairs = [(name, value) for name, value in headers.items() if name.lower() not in _FRAMING]
         if reply.content_type and not any(name.lower() == "content-type" for name in headers):
-            self.send_header("Content-Type", reply.content_type)
+            pairs.append(("Content-Type", reply.content_type))
         if reply.events is not None:
-            self._send_stream(reply)
+            self._send_stream(reply, pairs)
             return
         if reply.status != 204:
-            self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command != "HEAD" and reply.status != 204:
-            self.wfile.write(reply.body)
-        self.server.owner.log(f"{self.command} {self.path} -> {reply.status} ({reply.note})")
+            pairs.append(("Content-Length", len(reply.body)))
+        # the stdlib's send_response/send_header/end_headers, in one string: the same status line and headers
+        status = f"{self.protocol_version} {reply.status} {self.responses.get(reply.status, ('',))[0]}"
+        lines = [status, _SERVER_LINE, _date_line(), *(f"{name}: {value}" for name, value in pairs), "\r\n"]
+        head = "\r\n".join(lines).encode("latin-1", "strict")
+        body = reply.body if self.command != "HEAD" and reply.status != 204 else b""
+        if len(body) <= _ONE_WRITE:  # head and body in one send: one packet for a small answer, no wait for an ACK
+            self.wfile.write(head + body)
+        else:
+            self.wfile.write(head)
+            self.wfile.write(body)
+        owner = self.server.owner
+        if owner.verbose:
+            owner.log(f"{self.command} {self.path} -> {reply.status} ({reply.note})")
 
-    def _send_stream(self, reply: Reply) -> None:
+    def _send_stream(self, reply: Reply, pairs: list[tuple[str, Any]]) -> None:
+        self.send_response(reply.status)
+        for name, value in pairs:
+            self.send_header(name, value)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         events = reply.events or []
@@ -253,7 +279,7 @@ class MockServer:
         self._mask: Callable[[str], str] = lambda text: text
 
     @property
-    def routes(self) -> list[Route]:
+    def routes(self) -> Sequence[Route]:
         """The routes served."""
         return self.state.routes
 
@@ -298,7 +324,9 @@ class MockServer:
 
     def serve_routes(self, routes: list[Route], templates: Templates, schemas: Any) -> None:
         """Serve ``routes`` and start accepting connections."""
-        self.state.routes = routes
+        for route in routes:
+            route.prepared  # noqa: B018 - each body serialised now, not by the first request
+        self.state.routes = RouteTable(routes)
         self.state.templates = templates
         self.state.schemas = schemas
         self._listen()

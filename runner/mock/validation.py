@@ -38,11 +38,13 @@ class VerdictCache:
         """``check_request_body``, remembered for ``(key, raw)`` when the body is small."""
         if len(raw) > 65536:
             return check_request_body(store, ref, body)
-        with self._lock:
-            found = self._verdicts.get((key, raw))
-            if found is not None:
+        found = self._verdicts.get((key, raw))  # a hit takes no lock: one C call each, atomic under the GIL
+        if found is not None:
+            try:
                 self._verdicts.move_to_end((key, raw))
-                return found
+            except KeyError:
+                pass  # evicted by another thread meanwhile: the verdict stands
+            return found
         found = check_request_body(store, ref, body)
         with self._lock:
             self._verdicts[(key, raw)] = found

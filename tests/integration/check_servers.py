@@ -97,6 +97,11 @@ class CheckApp:
         response.headers.add("Set-Cookie", "plain=1")
         return response
 
+    def route_session(self, request: Request) -> Response:
+        response = Response("ok")
+        response.headers.add("Set-Cookie", "SESSIONID=0123456789abcdefghij; Path=/")  # 20 characters: a secret, masked alone
+        return response
+
     def route_echo(self, request: Request) -> Response:
         body = request.get_data()
         lines = [[name, value] for name, value in request.headers.items()]

@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterator
 
 Handler = Callable[["Connection"], None]
@@ -172,6 +173,23 @@ def _close_after_alert(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_WR)
         while sock.recv(65536):
             pass
+
+
+class StdlibServer:
+    """A stdlib ``ThreadingHTTPServer`` on a free loopback port, serving ``handler`` from a daemon thread until ``close()``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stop serving, close the socket, join the thread (bounded)."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
 
 
 def closed_port() -> int:

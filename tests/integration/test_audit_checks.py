@@ -22,8 +22,10 @@ def base() -> Iterator[str]:
         ("url: /html\n    expect: {body: {length: 3}}", "x body: expected length 3, got length "),
         ("url: /item\n    expect: {headers: {content-type: {length: 2}}}", "x header content-type: expected length 2, got length 16"),
         ('url: /xml\n    expect: {xpath: {"string(//_:title)": {length: 1}}}', "x xpath string(//_:title): expected length 1, got length "),
+        ("url: /session\n    expect: {cookies: {SESSIONID: {length: 32}}}", "x cookie SESSIONID: expected value length 32, got value length 20"),
+        ("url: /session\n    expect: {cookies: {SESSIONID: {value: {length: {lt: 10}}, path: /}}}", "x cookie SESSIONID: expected value length < 10, got value length 20; path=\"/\""),
     ],
-    ids=["bytes", "redirects", "body", "header", "xpath"],
+    ids=["bytes", "redirects", "body", "header", "xpath", "cookie", "cookie-attributes"],
 )
 def test_a_failed_length_on_any_target_says_the_length_found(run_cli: Any, write: Any, base: str, request_: str, message: str) -> None:
     result = run_requests(run_cli, write, base, f"  - name: r\n    {request_}\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 
 
@@ -50,6 +51,15 @@ def test_an_unknown_name_exits_2_with_did_you_mean_and_sends_nothing(run_cli: An
     result = run_cli("run", str(path), "--request", "use the uid")
     assert result.exit_code == 2
     assert result.stderr.strip() == "--request 'use the uid' matches no request; did you mean 'use the uuid' or 'use the uuid again'?"
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize("expression", ['"" or smoke', "smoke and not ''"], ids=["empty-or", "not-empty"])
+def test_an_empty_phrase_exits_2_and_sends_nothing(run_cli: Any, write: Any, httpserver: HTTPServer, expression: str) -> None:
+    path = _collection(write, httpserver)
+    result = run_cli("run", str(path), "-k", expression)
+    assert result.exit_code == 2
+    assert "is empty; put a word between the quotes" in result.stderr
     assert httpserver.log == []
 
 

@@ -51,6 +51,12 @@ requests:
     url: /form
     form: {{a: "1", b: two}}
     auth: {{basic: {{username: ada, password: "{{{{ api_key }}}}"}}}}
+  - name: upload
+    method: POST
+    url: /upload
+    multipart:
+      note: hi
+      meta: {{value: '{{"a": 1}}', content_type: application/json}}
 """
 
 # The rules of the Postman Collection Format v2.1.0 that Postman and Apidog enforce on import and
@@ -150,21 +156,25 @@ def test_the_export_is_valid_v21_and_imports_back_with_the_same_requests(run_cli
     assert [(r["name"], r.get("method", "GET")) for r in again] == [(r["name"], r.get("method", "GET")) for r in original]
     assert again[0]["expect"] == original[0]["expect"] and again[0]["capture"]["session"]["json"] == "$.session.token"
     assert again[1]["params"] == {"q": "cheese", "page": "2"} and again[2]["form"] == original[2]["form"]
+    assert again[3]["multipart"] == original[3]["multipart"]  # a text part keeps its content type (Postman's contentType)
 
     # the same requests on the wire: run the original and the round-tripped collection against one server
     httpserver.expect_request("/login").respond_with_json({"user": {"name": "Ada"}, "items": [{"id": 1}, {"id": 2}], "session": {"token": "t"}})
     httpserver.expect_request("/search").respond_with_data("ok")
     httpserver.expect_request("/form").respond_with_data("ok")
+    httpserver.expect_request("/upload").respond_with_data("ok")
     env = {"SHOP_KEY": "k" * 20}
     url = httpserver.url_for("").rstrip("/")
     assert run_cli("run", "shop.yaml", "--var", f"base_url={url}", env=env).exit_code == 0
     ran = run_cli("run", str(imported_file), "--var", f"base_url={url}", "--var", "SHOP_KEY=" + "k" * 20, "--var", "leaked=x", env=env)
     assert ran.exit_code == 0, ran.output
-    first, second = httpserver.log[:3], httpserver.log[3:]
+    first, second = httpserver.log[:4], httpserver.log[4:]
     for (a, _), (b, _) in zip(first, second):
         assert (a.method, a.full_path, a.headers.get("Authorization"), a.headers.get("X-Session"), a.form.to_dict()) == (b.method, b.full_path, b.headers.get("Authorization"), b.headers.get("X-Session"), b.form.to_dict())
         if a.is_json:
             assert json.loads(a.get_data())["user"] == json.loads(b.get_data())["user"]
+        if a.mimetype == "multipart/form-data":
+            assert b"Content-Type: application/json" in a.get_data() and b"Content-Type: application/json" in b.get_data()
 
 
 def test_export_refuses_to_overwrite_and_invalid_input(run_cli: Any, project: Path) -> None:

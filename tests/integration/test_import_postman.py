@@ -62,7 +62,7 @@ def _collection(url: str, schema: str = "https://schema.getpostman.com/json/coll
                     {"name": "Get user", "request": {"method": "GET", "url": {"raw": "{{baseUrl}}/users/:id", "host": ["{{baseUrl}}"], "path": ["users", ":id"], "variable": [{"key": "id", "value": "{{userId}}"}]}, "header": [{"key": "X-Session", "value": "{{session}}"}]}},
                     {"name": "Admin", "item": [
                         {"name": "Form", "request": {"method": "POST", "url": "{{baseUrl}}/form", "auth": {"type": "noauth"}, "body": {"mode": "urlencoded", "urlencoded": [{"key": "a", "value": "1"}, {"key": "off", "value": "2", "disabled": True}, {"key": "api_key", "value": TOKEN}]}}},
-                        {"name": "Upload", "request": {"method": "POST", "url": "{{baseUrl}}/upload", "auth": {"type": "apikey", "apikey": [{"key": "key", "value": "X-Api-Key"}, {"key": "value", "value": TOKEN}, {"key": "in", "value": "header"}]} if v21 else {"type": "noauth"}, "body": {"mode": "formdata", "formdata": [{"key": "note", "value": "hi", "type": "text"}, {"key": "doc", "src": "/nowhere/report.pdf", "type": "file"}]}}},
+                        {"name": "Upload", "request": {"method": "POST", "url": "{{baseUrl}}/upload", "auth": {"type": "apikey", "apikey": [{"key": "key", "value": "X-Api-Key"}, {"key": "value", "value": TOKEN}, {"key": "in", "value": "header"}]} if v21 else {"type": "noauth"}, "body": {"mode": "formdata", "formdata": [{"key": "note", "value": "hi", "type": "text"}, {"key": "meta", "value": "{\"a\": 1}", "type": "text", "contentType": "application/json"}, {"key": "doc", "src": "/nowhere/report.pdf", "type": "file"}]}}},
                         {"name": "GraphQL", "request": {"method": "POST", "url": "{{baseUrl}}/graphql", "body": {"mode": "graphql", "graphql": {"query": "{ me { id } }", "variables": "{\"a\": 1}"}}}},
                     ]},
                 ],
@@ -101,6 +101,8 @@ def test_a_collection_imports_validates_and_runs(version: str, run_cli: Any, pro
     assert sent["/login"].headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent["/users/42"].headers["X-Session"] == "abc" and sent["/users/42"].authorization.password == PASSWORD
     assert sent["/form"].form.to_dict() == {"a": "1", "api_key": TOKEN} and "Authorization" not in sent["/form"].headers
+    # a text field's own content type is kept: {value, content_type}
+    assert b'name="meta"\r\nContent-Type: application/json\r\n\r\n{"a": 1}' in sent["/upload"].get_data()
 
 
 def test_folders_become_files_when_no_capture_crosses_them(run_cli: Any, project: Path) -> None:

@@ -8,12 +8,12 @@ tests see what really arrived, not what the runner says it sent.
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 
 import pytest
+from fault_servers import StdlibServer
 
 SECRET = f"KEY{uuid.uuid4().hex}"
 
@@ -39,19 +39,15 @@ class Recorder:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.handler = Handler
 
     def __enter__(self) -> "Recorder":
-        self.thread.start()
+        self.http = StdlibServer(self.handler)
+        self.url = self.http.url
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.http.close()
 
 
 @pytest.fixture
@@ -128,7 +124,7 @@ def test_under_mock_a_redirect_to_another_host_is_refused(run_cli: Any, write: A
     path = _collection(write, origin, example=example)
     result = run_cli("run", str(path), "--mock", "--var", f"api_key={SECRET}")
     assert result.exit_code == 1, result.output
-    assert f"redirect to 127.0.0.1:{elsewhere.server.server_port} refused: under --mock" in result.output
+    assert f"redirect to 127.0.0.1:{elsewhere.http.server.server_port} refused: under --mock" in result.output
     assert elsewhere.seen == [] and origin.seen == []
     assert SECRET not in result.output
 

@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from runner.loader import load_collection
-from runner.mock.routes import Answer, Incoming, Route, Wildcard, answer, build_routes, choose_route, compare, is_authorized, path_pattern, resolve, unauthorized_route
+from runner.mock.matching import compare
+from runner.mock.routes import Answer, Incoming, Route, Wildcard, answer, build_routes, choose_route, is_authorized, path_pattern, resolve, unauthorized_route
 from runner.plan import PlanInput, build_plan
 from runner.query import json_value
 from runner.render import RunOptions, render_request
@@ -100,8 +101,19 @@ def test_resolve_partial_template_is_a_pattern() -> None:
         ({"n": 1}, {"n": 1.0}, (0, 1, 0)),
         ({"a": {"b": 1}}, {"a": "text"}, (1, 0, 0)),
         (Wildcard(re.compile("x.*")), "y", (1, 0, 0)),
+        ({"n": 1, "z": 0}, {"n": True, "z": False}, (2, 0, 0)),
+        ({"n": None, "s": "x"}, {"n": None, "s": ["x"]}, (1, 1, 0)),
+        ({"m": [{"role": "user", "content": Wildcard()}], "k": {"t": 0.5}}, {"m": [{"role": "user", "content": "hi", "name": "x"}], "k": {"t": 0.5}, "e": 1}, (2, 2, 1)),
+        ([1, "a", None], [1, "b", None], (1, 2, 0)),
+        ({"a": 1}, ["a"], (1, 0, 0)),
+        (True, True, (0, 1, 0)),
+        (False, 0, (1, 0, 0)),
+        ("x", "x", (0, 1, 0)),
     ],
-    ids=["equal", "different-value", "extra-key", "missing-key", "list-length", "wildcard-item", "bool-is-not-int", "int-equals-float", "type-differs", "pattern-mismatch"],
+    ids=[
+        "equal", "different-value", "extra-key", "missing-key", "list-length", "wildcard-item", "bool-is-not-int", "int-equals-float", "type-differs", "pattern-mismatch",
+        "int-is-not-bool", "none-and-type", "nested-messages", "top-list", "dict-vs-list", "top-bool", "false-is-not-zero", "top-text",
+    ],
 )
 def test_compare(expected: Any, actual: Any, counts: tuple[int, int, int]) -> None:
     assert compare(expected, actual) == counts

@@ -17,9 +17,7 @@ def _convert(line: str) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize(
-    "line, expected",
-    [
+IDIOMS = [
         ("pm.response.to.have.status(201);", {"status": 201}),
         ("pm.expect(pm.response.code).to.eql(200);", {"status": 200}),
         ("pm.expect(pm.response.code).to.be.oneOf([200, 204]);", {"status": [200, 204]}),
@@ -42,11 +40,48 @@ def _convert(line: str) -> dict[str, Any]:
         ("postman.setEnvironmentVariable('id', pm.response.json().data[0].id)", {"capture": {"id": "$.data[0].id"}}),
         ("console.log(pm.response.json())", {"kept": ["console.log(pm.response.json())"]}),
         ("pm.expect(pm.response.json().a).to.satisfy(x => x > 1)", {"kept": ["pm.expect(pm.response.json().a).to.satisfy(x => x > 1)"]}),
-    ],
-    ids=lambda value: str(value)[:50] if isinstance(value, str) else None,
-)
+]
+
+
+@pytest.mark.parametrize("line, expected", IDIOMS, ids=lambda value: str(value)[:50] if isinstance(value, str) else None)
 def test_each_idiom_converts(line: str, expected: dict[str, Any]) -> None:
     assert _convert(line) == expected
+
+
+# Every way a pm.test callback is written: the function form and the arrow forms convert alike
+CALLBACKS = {
+    "function": "pm.test('t', function () {{ {} }});",
+    "named-function-done": "pm.test('t', function check(done) {{ {}; done(); }});",
+    "arrow-block": "pm.test('t', () => {{\n    {}\n}});",
+    "async-arrow-block": "pm.test(\"t\", async () => {{ {} }})",
+    "arrow-done-block": "pm.test('t', (done) => {{ {}\n done() }})",
+    "arrow-expression": "pm.test('t', () => {})",
+    "arrow-expression-no-spaces": "pm.test('t',()=>{});",
+    "arrow-parenthesised": "pm.test('t', () => ({}))",
+    "arrow-one-parameter": "pm.test('t', _ => {})",
+}
+
+
+@pytest.mark.parametrize("form", CALLBACKS)
+@pytest.mark.parametrize("line, expected", [case for case in IDIOMS if "kept" not in case[1]], ids=lambda value: str(value)[:40] if isinstance(value, str) else None)
+def test_each_idiom_converts_inside_every_form_of_pm_test(form: str, line: str, expected: dict[str, Any]) -> None:
+    if "block" not in form and "function" not in form:
+        line = line.rstrip(";")  # an arrow's expression body is an expression, not a statement
+    assert _convert(CALLBACKS[form].format(line)) == expected
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "pm.test('t', () => pm.expect(pm.response.json().a).to.satisfy(x => x > 1))",
+        "pm.test('t', () => pm.response.to.have.status(200)) && other()",
+        "pm.test('t', () => { pm.response.to.have.status(200); }, extra)",
+        "pm.test('t', () => { pm.response.to.have.status(200); done(); })",  # no done parameter: done() is not a no-op
+    ],
+    ids=["unknown-idiom", "more-after-the-call", "more-arguments", "done-not-a-parameter"],
+)
+def test_an_arrow_test_with_anything_else_is_kept(script: str) -> None:
+    assert _convert(script) == {"kept": [script]}
 
 
 def test_a_test_block_converts_only_when_all_of_it_does() -> None:

@@ -161,3 +161,45 @@ def test_a_secret_cut_short_at_the_end_of_a_text_is_masked(text: str, masked: st
     redactor = Redactor()
     redactor.add("sk-1234567890")
     assert redactor.mask(text) == masked
+
+
+KEY = "sk-abcd1234efgh5678ijkl9012mnop"  # 31 characters: a part of 12 or more is masked too
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (f"Incorrect API key provided: {KEY[:12]}****{KEY[-4:]}", "Incorrect API key provided: ********mnop"),
+        (f"key {KEY[:12]}...", "key ****..."),
+        (f"suffix {KEY[-12:]}.", "suffix ****."),
+        (f"middle {KEY[7:19]}!", "middle ****!"),
+        (f"{KEY[:12]} then {KEY[12:]}", "**** then ****"),
+        (f"the key, then its start: {KEY}{KEY[:15]}", "the key, then its start: ********"),
+        (f"11 characters are shown: {KEY[:11]}", f"11 characters are shown: {KEY[:11]}"),
+        (f"not a run: {KEY[:6]}-{KEY[6:12]}", f"not a run: {KEY[:6]}-{KEY[6:12]}"),
+    ],
+    ids=["prefix-echoed-by-a-server", "prefix-cut", "suffix", "middle", "two-parts", "overlapping", "under-12", "broken-run"],
+)
+def test_twelve_characters_of_a_long_secret_are_masked_anywhere(text: str, masked: str) -> None:
+    redactor = Redactor()
+    redactor.add(KEY)
+    assert redactor.mask(text) == masked
+
+
+@pytest.mark.parametrize("secret", ["0123456789abcde", "correct horse battery staple"], ids=["15-characters", "white-space"])
+def test_a_secret_short_or_with_white_space_is_masked_whole_only(secret: str) -> None:
+    redactor = Redactor()
+    redactor.add(secret)
+    assert redactor.mask(f"x {secret[:13]} y") == f"x {secret[:13]} y"
+    assert redactor.mask(f"x {secret} y") == "x **** y"
+
+
+def test_part_of_a_secret_streamed_across_pieces_is_held_back_and_masked() -> None:
+    from runner.redact import StreamMasker
+
+    redactor = Redactor()
+    redactor.add(KEY)
+    masker = StreamMasker(redactor)
+    text = f"{'x' * 80} Incorrect API key provided: {KEY[:14]}**** and more text after it {'y' * 40}"
+    shown = "".join(masker.feed(text[start : start + 7]) for start in range(0, len(text), 7)) + masker.flush()
+    assert shown == text.replace(KEY[:14], "****")

@@ -43,6 +43,13 @@ def test_bad_expressions_are_usage_errors(expression: str) -> None:
         matches(expression, "chat", ())
 
 
+@pytest.mark.parametrize("expression", ['"" or x', "''", 'not ""', '" "', "chat and ( '  ' )", "   "], ids=["empty-or", "empty-single", "not-empty", "spaces", "spaces-nested", "blank-expression"])
+def test_an_empty_phrase_or_expression_is_a_usage_error(expression: str) -> None:
+    """An empty phrase is in every name: it would select everything (or, under not, nothing)."""
+    with pytest.raises(UsageError, match="empty"):
+        matches(expression, "chat", ())
+
+
 @pytest.mark.parametrize(
     ("wanted", "hint"),
     [

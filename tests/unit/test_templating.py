@@ -105,3 +105,44 @@ def test_random_int_explains_bad_arguments(templates: Templates, template: str, 
     with pytest.raises(TemplateError) as info:
         templates.render(template, {})
     assert info.value.message == message
+
+
+class _Obj:
+    model = "from-an-attribute"
+
+
+@pytest.mark.parametrize(
+    ("source", "scope"),
+    [
+        ("{{ request.json.model }}", {"request": {"json": {"model": "m"}}}),
+        ("{{ request.json.n }}", {"request": {"json": {"n": None}}}),
+        ("{{ request.json }}", {"request": {"json": [1, {"a": 2}]}}),
+        ("{{ request.json.items }}", {"request": {"json": {"items": 3}}}),  # dict's own method, as Jinja finds it
+        ("{{ request.json.model }}", {"request": {"json": _Obj()}}),
+        ("{{ env.HOME_REGION }}", {}),
+        ("{{ env.HOME_REGION }}", {"env": {"HOME_REGION": "shadowed"}}),
+        ("{{ request.json.model }}", {"request": {"json": {"model": "m"}}, "vector": len}),
+    ],
+    ids=["chain", "none", "list", "dict-method", "object", "helper", "shadowed-helper", "extra-names"],
+)
+def test_dotted_lookup_is_what_jinja_renders(templates: Templates, source: str, scope: dict) -> None:
+    jinja = Templates(environ={"HOME_REGION": "eu"}).env.compile_expression(source.strip("{} "), undefined_to_none=False)
+    expected = jinja(scope)
+    got = templates.render(source, scope)
+    assert got == expected or (callable(got) and got.__name__ == expected.__name__)
+
+
+@pytest.mark.parametrize(
+    ("source", "scope", "message"),
+    [
+        ("{{ request.json.model }}", {"request": {"json": {}}}, "'dict object' has no attribute 'model'"),
+        ("{{ request.body.x }}", {"request": {"body": "text"}}, "'str object' has no attribute 'x'"),
+        ("{{ request.json.model }}", {}, "'request' is undefined"),
+        ("{{ request.json.model }}", {"request": {"json": None}}, "'None' has no attribute 'model'"),
+    ],
+    ids=["missing-key", "not-a-dict", "missing-name", "none"],
+)
+def test_dotted_lookup_fails_as_jinja_does(templates: Templates, source: str, scope: dict, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        templates.render(source, scope)
+    assert caught.value.message == message
