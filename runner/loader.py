@@ -215,6 +215,9 @@ def _explain(doc: SourceDoc, error: Any, root: Any = None) -> list[Problem]:
         hint = _closest_choice(error.schema, value)
     if not hint and value is None and error.path and isinstance(error.path[-1], str):  # `example:` with nothing after it
         hint = f"'{error.path[-1]}:' has no value (YAML reads nothing as null): give it one, or remove the key"
+    if not hint and error.validator == "type" and isinstance(value, str) and "boolean" in error.validator_value:
+        close = _near(value, ["true", "false"])  # ture, flase
+        hint = f"did you mean {close}?" if close else ""
     if not hint and error.validator == "enum" and isinstance(value, str):
         hint = _enum_hint(root, error, value)
     if not hint and error.validator in ("anyOf", "oneOf", "pattern"):
@@ -235,9 +238,10 @@ def _near(word: str, names: list[str]) -> str:
     return folded[close[0]] if close else ""
 
 
-def _choices(schema: Any, mapping: bool) -> list[str] | None:
-    """The names an anyOf/oneOf accepts: enum/const strings, or (``mapping``) the keys of its objects; None when it takes other text too."""
+def _choices(schema: Any, mapping: bool) -> tuple[list[str], bool]:
+    """The names an anyOf/oneOf accepts: enum/const strings, or (``mapping``) the keys of its objects; and whether it takes other text too."""
     out: list[str] = []
+    free = False
     for sub in (schema.get("anyOf") or schema.get("oneOf") or []) if isinstance(schema, dict) else []:
         if not isinstance(sub, dict):
             continue
@@ -246,25 +250,28 @@ def _choices(schema: Any, mapping: bool) -> list[str] | None:
         elif "enum" in sub or "const" in sub:
             out += [item for item in sub.get("enum", [sub.get("const")]) if isinstance(item, str)]
         elif sub.get("type") == "string" or (isinstance(sub.get("type"), list) and "string" in sub["type"]):
-            return None  # free text (a pattern, a template) is valid too: a name list would mislead
+            free = True  # free text (a pattern, a template) is valid too
         if "anyOf" in sub or "oneOf" in sub:
-            inner = _choices(sub, mapping)
-            if inner is None:
-                return None
+            inner, inner_free = _choices(sub, mapping)
             out += inner
-    return out
+            free = free or inner_free
+    return out, free
 
 
 def _closest_choice(schema: Any, value: Any) -> str:
     """``did you mean 'toInt'?`` for a misspelt name (``toint``, ``cout``, ``{nht: 0}``) among those the schema accepts."""
     mapping = isinstance(value, dict)
     word = value if isinstance(value, str) else (next(iter(value)) if mapping and len(value) == 1 else None)
-    choices = _choices(schema, mapping) if isinstance(word, str) else None
+    if not isinstance(word, str):
+        return ""
+    choices, free = _choices(schema, mapping)
     if not choices or word in choices:
         return ""
     close = _near(str(word), choices)
     if close:
         return f"did you mean {close!r}?"
+    if free:  # a list of names would mislead where other text is valid too: the schema's description says it
+        return ""
     return f"one of: {', '.join(dict.fromkeys(choices))}" if len(choices) <= 40 else ""
 
 
