@@ -1,13 +1,16 @@
 """Peak memory of one `runner run` per hostile or large response (issue 10 item 2).
 
-    python bench/memory_bench.py            # about 30 s; prints one line per case
+    python bench/memory_bench.py            # about 2 minutes; prints one line per case
 
 Each case starts a loopback server (a thread of this process) and one `runner run`
 child through a wrapper process whose RUSAGE_CHILDREN holds the child's peak RSS
 alone.  Cases: compression bombs (`gzip, gzip`, `br`, `zstd`) against a 4 MiB
 `max_response_bytes`; 1,000,000 tiny SSE events; one 52 MB SSE line (its time is
-printed too: the parser is linear); plain JSON bodies of 16 and 48 MB with a JSON
-path check and with `$..*`.  The baseline is an empty run (start-up).
+printed too: the parser is linear); plain JSON bodies of 16 and 48 MB in four
+shapes (an array of small objects, many small numbers, one giant string, objects
+nested 90 levels deep), each with a narrow JSONPath, a `$..*` or `$[*]` count,
+and where it applies a filter and a selection over the budget (docs/security.md,
+"Memory per response").  The baseline is an empty run (start-up).
 """
 
 from __future__ import annotations
@@ -64,6 +67,32 @@ def run(folder: Path, collection: str) -> tuple[int, float, float]:
     return int(out[0]), int(out[1]) / 1024, float(out[2])
 
 
+def json_shapes(size: int) -> list[tuple[str, bytes, list[tuple[str, str]]]]:
+    """JSON bodies of about ``size`` bytes in the shapes the red team named, each with the ``expect`` mappings to measure."""
+    item = json.dumps({"id": "x" * 20, "n": 12345, "tags": ["a", "b"], "ok": True}).encode()
+    objects = b"[" + b",".join([item] * (size // (len(item) + 1))) + b"]"
+    numbers = b"[" + b",".join(b"%d" % (i % 1000) for i in range(size // 4)) + b"]"
+    blob = b'{"blob": "' + b"x" * size + b'", "n": 1}'
+    level = b'{"a": [' * 45 + b"1" + b"]}" * 45  # 90 levels, under the 100-level rule
+    nested = b"[" + b",".join([level] * (size // (len(level) + 1))) + b"]"
+
+    def json_check(path: str, predicate: str) -> str:
+        return f"{{json: {{'{path}': {predicate}}}}}"
+
+    return [
+        ("objects", objects, [
+            ("$[0].id", json_check("$[0].id", "{exists: true}")),
+            ("$..* count", json_check("$..*", "{exists: true}")),
+            ("filter", json_check("$[?@.n > 99999].id", "{exists: false}")),
+            ("$[*] (over budget)", json_check("$[*]", "{contains: 1}")),
+            ("schema (a tree)", "{schema: {type: array}}"),
+        ]),
+        ("numbers", numbers, [("$[-1]", json_check("$[-1]", "{type: integer}")), ("$[*] length", json_check("$[*]", "{length: {gt: 0}}"))]),
+        ("one string", blob, [("$.n", json_check("$.n", "{eq: 1}")), ("$.blob startswith", json_check("$.blob", "{startswith: xxx}"))]),
+        ("90 levels deep", nested, [("$[0]..a length", json_check("$[0]..a", "{length: {gt: 0}}")), ("$..* count", json_check("$..*", "{exists: true}"))]),
+    ]
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp())
     (folder / "pyproject.toml").write_text("")
@@ -85,11 +114,10 @@ def main() -> None:
     }
     del zeros
     for size in (16, 48):
-        item = json.dumps({"id": "x" * 20, "n": 12345, "tags": ["a", "b"], "ok": True}).encode()
-        body = b"[" + b",".join([item] * (size * MIB // (len(item) + 1))) + b"]"
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
-        cases[f"JSON {size} MB, $[0].id"] = (head, [body], 1, "expect: {json: {'$[0].id': {exists: true}}}")
-        cases[f"JSON {size} MB, $..* count"] = (head, [body], 1, "expect: {json: {'$..*': {exists: true}}}")
+        for shape, body, queries in json_shapes(size * MIB):
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            for label, expect in queries:
+                cases[f"JSON {size} MB {shape}, {label}"] = (head, [body], 1, f"expect: {expect}")
     for name, (head, chunks, repeat, extra) in cases.items():
         url, listener = serve(head, chunks, repeat)
         settings = f", {extra}" if extra else ""

@@ -21,11 +21,16 @@ _NOT_JSON: Any = object()
 
 @dataclass
 class ResponseView:
-    """What checks and captures read from a response; the JSON body is parsed once, on demand."""
+    """What checks and captures read from a response; the text is decoded and the JSON parsed on demand.
+
+    A body above ``jsonstream.STREAM_THRESHOLD`` bytes is held once, as bytes: its
+    text is decoded for each check that reads it (and not kept), and JSONPath
+    checks and captures stream it (``json_at``) instead of parsing it into a tree.
+    """
 
     status: int
     headers: Any
-    text: str
+    decoded: str | None  # the body's text when the caller has it; else decoded from ``body`` when read
     elapsed_ms: float
     json_error: str = ""
     _json: Any = field(default=_NOT_JSON, repr=False)
@@ -35,10 +40,29 @@ class ResponseView:
     http_version: str = ""
     hops: list[Any] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # a parsed XML document, for XPath
+    wanted: list[tuple[str, bool]] = field(default_factory=list, repr=False)
+    streamed: dict[tuple[str, bool], Any] = field(default_factory=dict, repr=False)  # a large body's answers
+
+    @property
+    def text(self) -> str:
+        """The body decoded with its charset (UTF-8 by default), bad bytes replaced; kept only for a small body."""
+        if self.decoded is not None:
+            return self.decoded
+        from .bodytext import body_charset
+        from .jsonstream import STREAM_THRESHOLD
+
+        text = self.body.decode(body_charset(self.headers), errors="replace")
+        if len(self.body) <= STREAM_THRESHOLD:
+            self.decoded = text
+        return text
 
     @property
     def json(self) -> Any:
-        """The parsed body, or ``MISSING`` (with ``json_error`` set) when it is not JSON."""
+        """The parsed body, or ``MISSING`` (with ``json_error`` set) when it is not JSON.
+
+        This builds the whole tree: only schema checks and whole-body reads need it
+        (JSONPath goes through ``json_at``).
+        """
         if self._json is _NOT_JSON:
             try:
                 text = self.text
@@ -49,6 +73,40 @@ class ResponseView:
                 self._json = MISSING
                 self.json_error = f"the body is not JSON ({exc})"
         return self._json
+
+    def want(self, queries: list[tuple[str, bool]]) -> None:
+        """The ``(JSONPath, count_only)`` queries the checks and captures will ask: a large body answers them in one pass."""
+        self.wanted.extend(query for query in queries if query not in self.wanted)
+
+    def json_at(self, path: str, count_only: bool = False) -> Any:
+        """What the JSONPath selects, as ``json_value`` gives it; ``MISSING`` (``json_error`` set) when the body is not JSON.
+
+        A body above the threshold is streamed (``jsonstream``), with every query
+        of ``want`` in the same pass: ``count_only`` (the predicate reads only how
+        many nodes) builds nothing; a selection larger than the budget raises
+        ``jsonstream.BudgetError``.
+        """
+        from .jsonstream import STREAM_THRESHOLD
+
+        if self._json is not _NOT_JSON or len(self.body) <= STREAM_THRESHOLD:
+            document = self.json
+            return MISSING if document is MISSING else json_value(path, document)
+        if self.json_error:
+            return MISSING
+        from .jsonstream import BudgetError, NotJsonError, stream_queries
+
+        key = (path, count_only)
+        if key not in self.streamed:
+            pending = [key] + [query for query in self.wanted if query not in self.streamed and query != key]
+            try:
+                self.streamed.update(zip(pending, stream_queries(self.body, self.headers, pending)))
+            except NotJsonError as exc:
+                self.json_error = str(exc)
+                return MISSING
+        outcome = self.streamed[key]
+        if isinstance(outcome, BudgetError):
+            raise outcome
+        return outcome
 
 
 MAX_JSON_DEPTH = 100
@@ -94,19 +152,38 @@ def _without_lone_surrogates(value: Any) -> Any:
 
 
 def show(value: Any, limit: int = 120) -> str:
-    """A short JSON-ish rendering of a value for messages."""
+    """A short JSON-ish rendering of a value for messages (a value of any size costs about ``limit`` to show)."""
     if value is MISSING:
         return "(nothing)"
     if isinstance(value, (bytes, bytearray)):  # a bounded excerpt of any size of body
         return shorten(f"{bytes(value[:limit])!r} ({len(value)} bytes)", max(limit, 60) + 20)  # escaped, so the redactor still finds a secret
+    if type(value) not in (list, dict) and isinstance(value, (list, dict)) and hasattr(value, "total"):
+        return repr(value)  # jsonstream.Counted: counted while streaming, nothing to show
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value[: 4 * limit + 8], ensure_ascii=False)
+    elif isinstance(value, (list, dict)) and len(value) > 20:
+        text = _dump_start(value, 4 * limit + 8)
     else:
         try:
             text = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             text = repr(value)
     return shorten(text, limit)
+
+
+def _dump_start(value: Any, size: int) -> str:
+    """The first ``size`` characters or so of a large value as JSON, without writing the rest."""
+    parts: list[str] = []
+    written = 0
+    try:
+        for part in json.JSONEncoder(ensure_ascii=False, default=str).iterencode(value):
+            parts.append(part[: size + 1])
+            written += len(parts[-1])
+            if written > size:
+                break
+    except (TypeError, ValueError):
+        return repr(value)[:size]
+    return "".join(parts)
 
 
 def json_type(value: Any) -> str:
@@ -326,10 +403,14 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
     if kind == "body":
         ok, expected = evaluate(predicate, response.text, text_actual=True)
         return CheckResult("body", "", ok, *_shown(ok, predicate, response.text, expected), "" if ok else "body mismatch", loc)
-    document = response.json
-    if document is MISSING and response.json_error:
+    from .jsonstream import BudgetError, counts_only
+
+    try:
+        actual = response.json_at(target, counts_only(predicate))
+    except BudgetError as exc:
+        return CheckResult("json", target, False, _expected_text(predicate), f"(not evaluated: {exc})", "over the memory budget", loc)
+    if actual is MISSING and response.json_error:
         return CheckResult(kind, target, False, _expected_text(predicate), "(no JSON)", response.json_error, loc)
-    actual = json_value(target, document)
     ok, expected = evaluate(predicate, actual)
     if ok:
         return CheckResult("json", target, ok, expected, show(actual), "", loc)

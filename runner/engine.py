@@ -23,7 +23,7 @@ from .http import HttpClients, HttpResponse, SessionCookies, send
 from .model import CaptureSpec, CollectionSpec, RequestSpec, RetrySpec
 from .polling import delay_seconds, poll_delay, still_waiting
 from .targets import binary_excerpt, is_binary, plain_value
-from .query import MISSING, header_value, json_value, regex_value
+from .query import MISSING, header_value, regex_value
 from .redact import MASK
 from .render import RenderedRequest, RunOptions, is_skipped, render_request
 from .reports.base import Reporter, Reporters
@@ -351,7 +351,7 @@ async def _run_request(
 
             result.body_excerpt = redactor.mask(_excerpt(mask_stream_text(redactor, view.text, response.events, event_token)))
         else:
-            result.body_excerpt = redactor.mask(_excerpt(view.text) if not is_binary(response) else binary_excerpt(response.body))
+            result.body_excerpt = redactor.mask(body_excerpt(view) if not is_binary(response) else binary_excerpt(response.body))
     for check in checks:
         check.expected = redactor.mask(check.expected)
         check.actual = redactor.mask(check.actual)
@@ -362,7 +362,7 @@ async def _run_request(
 
 def _view(response: HttpResponse) -> ResponseView:
     return ResponseView(
-        response.status, response.headers, response.text, response.elapsed_ms, events=response.events,
+        response.status, response.headers, None, response.elapsed_ms, events=response.events,
         body=response.body, url=response.url, http_version=response.http_version, hops=getattr(response, "hops", []),
     )
 
@@ -422,9 +422,24 @@ def _excerpt(text: str) -> str:
     return text[:EXCERPT_BYTES] + f"... ({len(text) - EXCERPT_BYTES} more characters)"  # the redactor knows this mark
 
 
+def body_excerpt(view: ResponseView) -> str:
+    """The start of the body's text, as ``_excerpt`` cuts it, without decoding a large body whole."""
+    from .bodytext import body_charset, text_length
+    from .jsonstream import STREAM_THRESHOLD
+
+    if len(view.body) <= STREAM_THRESHOLD or view.decoded is not None:
+        return _excerpt(view.text)
+    head = view.body[: 4 * EXCERPT_BYTES + 4].decode(body_charset(view.headers), errors="replace")[:EXCERPT_BYTES]
+    return head + f"... ({text_length(view.body, view.headers) - EXCERPT_BYTES} more characters)"
+
+
 def check_response(spec: RequestSpec, request: RenderedRequest, view: ResponseView, response: HttpResponse, context: RunContext) -> list[CheckResult]:
     """Every check of ``expect`` against the response, failed or not; but when the status is not
     the one expected, only the status check: the others would judge an error body."""
+    from .jsonstream import counts_only
+
+    view.want([(assertion.target, counts_only(predicate)) for assertion, predicate in request.assertions if assertion.kind == "json"])
+    view.want([(capture.expr, tuple(capture.filters) == ("count",)) for capture in spec.captures if capture.source == "json"])
     checks = [check_assertion(assertion, predicate, view) for assertion, predicate in request.assertions if assertion.kind == "status"]
     if any(not check.passed for check in checks):
         return checks
@@ -482,8 +497,14 @@ def _source_value(capture: CaptureSpec, view: ResponseView) -> Any:
 
         return capture_target(capture, view)
     if capture.source == "json":
-        document = view.json
-        return MISSING if document is MISSING else json_value(capture.expr, document)
+        from .jsonstream import BudgetError
+
+        try:
+            return view.json_at(capture.expr, tuple(capture.filters) == ("count",))
+        except BudgetError as exc:
+            from .targets import TargetError
+
+            raise TargetError(str(exc)) from None
     if capture.source == "header":
         return header_value(view.headers, capture.expr)
     if capture.source == "regex":

@@ -11,6 +11,7 @@ data rows sharing a client.
 from __future__ import annotations
 
 import errno
+import io
 import re
 import socket
 import ssl
@@ -74,16 +75,9 @@ class HttpResponse:
     @property
     def text(self) -> str:
         """The body decoded with the response's charset (UTF-8 by default), invalid bytes replaced."""
-        charset = "utf-8"
-        content_type = self.headers.get("content-type", "")
-        for part in content_type.split(";")[1:]:
-            key, _, value = part.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip('"')
-        try:
-            return self.body.decode(charset, errors="replace")
-        except LookupError:
-            return self.body.decode("utf-8", errors="replace")
+        from .bodytext import body_charset
+
+        return self.body.decode(body_charset(self.headers), errors="replace")
 
 
 class HttpClients:
@@ -326,15 +320,20 @@ def body_chunks(response: httpx.Response, limit: int) -> Any:
 
 
 async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
+    """The body, at most ``limit`` bytes, and whether there was more.
+
+    Gathered in one growing buffer whose bytes ``getvalue`` hands over without a
+    copy: a list of chunks joined at the end held the body twice at its peak.
+    """
+    buffer = io.BytesIO()
     size = 0
     async for chunk in body_chunks(response, limit):
         size += len(chunk)
         if size > limit:
-            chunks.append(chunk[: len(chunk) - (size - limit)])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-    return b"".join(chunks), False
+            buffer.write(chunk[: len(chunk) - (size - limit)])
+            return buffer.getvalue(), True
+        buffer.write(chunk)
+    return buffer.getvalue(), False
 
 
 def _kind(exc: Exception) -> str:

@@ -133,11 +133,14 @@ def _learn_secrets(loaded: _Loaded, request: PlanInput, templates: Templates, re
             continue
         cli_values[name] = value
     for collection in loaded.collections:
-        for row in loaded.rows:
-            try:
-                build_scope(_layers(collection, loaded.environment, row, cli_values), templates, redactor)  # registers secrets before it raises
-            except Exception:  # noqa: BLE001 - the error being reported is the one that matters
-                pass
+        try:
+            build_scope(_layers(collection, loaded.environment, loaded.rows[0], cli_values), templates, redactor)  # registers secrets before it raises
+        except Exception:  # noqa: BLE001 - the error being reported is the one that matters
+            pass
+        secret_names = collection.secrets | (loaded.environment.secrets if loaded.environment is not None else frozenset())
+        for row in loaded.rows[1:]:  # the other rows' secret columns as they are: rendering every row again could take long
+            for name in secret_names & (row or {}).keys():
+                redactor.add_value(row[name], name)  # type: ignore[index]
 
 
 def _build_plan(request: PlanInput, redactor: Redactor, check_saved_examples: bool, templates: Templates, loaded: _Loaded) -> Plan:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
+from ..jsonstream import STREAM_THRESHOLD
 from ..reports.document import format_money
 from ..results import RequestResult
 from .ratelimit import HostPacer
@@ -199,8 +200,10 @@ class PaidRun:
         found = None
         if response is not None and response.events is not None:
             found = response_usage(spec, None, response.events)
+        elif response is not None and "json" in result.content_type and len(view.body) > STREAM_THRESHOLD:
+            found = response_usage(spec, streamed_usage(spec, view), None)  # no tree of a large body: its usage paths, streamed
         elif response is not None and "json" in result.content_type and (spec != UsageSpec() or "usage" in view.text):
-            found = response_usage(spec, view.json, None)  # parsed only when it may hold usage: a large body costs nothing more
+            found = response_usage(spec, view.json, None)  # parsed only when it may hold usage
         if found is None:
             self.spent += ticket.worst  # no usage reported: it may still have been billed
             return
@@ -218,3 +221,16 @@ def host_of(url: str) -> str:
     """The host a rate applies to: scheme, name and port."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def streamed_usage(spec: UsageSpec, view: Any) -> Any:
+    """The values of the usage paths in a large JSON body, read in one streamed pass (``None`` when it is not JSON)."""
+    from ..jsonstream import BudgetError, NotJsonError, stream_queries
+    from .usage import Answers
+
+    paths = list(dict.fromkeys((*spec.input, *spec.output, *spec.model)))
+    try:
+        outcomes = stream_queries(view.body, view.headers, [(path, False) for path in paths])
+    except NotJsonError:
+        return None
+    return Answers((path, value) for path, value in zip(paths, outcomes) if not isinstance(value, BudgetError))

@@ -19,9 +19,13 @@ from ..results import Usage
 from .settings import UsageSpec
 
 
+class Answers(dict):  # type: ignore[type-arg]
+    """What each usage JSONPath selects in a body too large to parse (``jsonstream``): stands in for the document."""
+
+
 def _first(paths: tuple[str, ...], document: Any) -> Any:
     for path in paths:
-        value = json_value(path, document)
+        value = document.get(path, MISSING) if isinstance(document, Answers) else json_value(path, document)
         if value is not MISSING and value is not None:
             return value
     return MISSING

@@ -71,3 +71,54 @@ def test_a_flood_of_small_events_is_capped(project: Path, write: Any) -> None:
         peak, output = peak_rss("run", "sse.yaml", cwd=project)
     assert "exit=1" in output and f"more than {MAX_EVENTS} events" in output, output
     assert peak < 160 * MIB, f"peak RSS {peak / MIB:.0f} MiB for 1,000,000 events"
+
+
+def _objects(size: int) -> bytes:
+    """About ``size`` bytes of JSON: an array of small objects (the shape whose tree costs the most per byte)."""
+    item = b'{"id": "%07d", "n": 12345, "tags": ["a", "b"], "ok": true}'
+    count = size // (len(item % 0) + 1)
+    return b"[" + b",".join(item % i for i in range(count)) + b"]"
+
+
+def test_json_checks_on_a_large_body_cost_at_most_three_times_the_body(project: Path, write: Any) -> None:
+    """JSONPath checks and captures stream a body above the threshold: the peak stays under 3x the body.
+
+    Before, a 16 MB body cost about 140 MiB for ``$[0].id`` and 400 MiB for
+    ``$..*`` (its text, then its tree).  A selection over the budget fails its
+    check by name; the run goes on and the report is written.
+    """
+    body = _objects(16 * MIB)
+    with serve(respond(body=b"", headers={"Content-Type": "application/json"})) as empty, serve(respond(body=body, headers={"Content-Type": "application/json"})) as server:
+        write("base.yaml", f"name: base\nrequests:\n  - {{name: get, url: '{empty.url}/x'}}\n")
+        baseline, output = peak_rss("run", "base.yaml", cwd=project)
+        assert "exit=0" in output, output
+        write(
+            "big.yaml",
+            f"""name: big
+requests:
+  - name: narrow
+    url: '{server.url}/x'
+    expect:
+      json:
+        '$[0].id': '0000000'
+        '$..*': {{length: {{gt: 1000000}}}}
+    capture:
+      third: {{json: '$[2].id'}}
+      count: {{json: '$[*]', filters: [count]}}
+  - name: everything
+    url: '{server.url}/x'
+    expect:
+      json:
+        '$[*]': {{contains: {{id: nope}}}}
+  - name: after
+    url: '{empty.url}/x?third={{{{ third }}}}&count={{{{ count }}}}'
+""",
+        )
+        peak, output = peak_rss("run", "big.yaml", "--report", "junit:out.xml", cwd=project)
+    assert "exit=1" in output, output
+    junit = (project / "out.xml").read_text()
+    assert junit.count("<failure") == 1 and "(not evaluated: $[*] needs more than 16 MiB of memory for its selection" in junit, junit[:3000]
+    assert "narrow the path" in junit and 'tests="3"' in junit
+    assert "third=0000002&amp;count=270600" in junit, junit[-1500:]  # the captures, from the same streamed pass
+    over = peak - baseline
+    assert over <= 3 * len(body), f"peak RSS {over / MIB:.0f} MiB over the baseline for a {len(body) / MIB:.0f} MiB body"

@@ -1,0 +1,220 @@
+"""The streamed JSONPath (``runner/jsonstream.py``) gives what the tree path gives: same values, same order, same errors.
+
+The tree path is ``query.json_value`` on ``assertions.parse_json`` of the text,
+exactly as ``ResponseView.json_at`` runs it on a body under the threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from runner import bodytext, jsonstream
+from runner.assertions import _NOT_JSON, ResponseView, check_assertion, parse_json
+from runner.jsonstream import BudgetError, Counted, NotJsonError, counts_only, stream_query
+from runner.model import Assertion
+from runner.query import MISSING, json_value
+
+PATHS = [
+    "$", "$.*", "$..*", "$..id", "$[0]", "$[-1]", "$[-2]", "$[1:3]", "$[::-1]", "$[-3:]", "$[:-2]", "$[::2]", "$[5:1:-2]",
+    "$[-4:-1]", "$[0].id", "$[*].id", "$[*].sub.deep[1].id", "$[?@.id > 2]", "$[?@.id > 2].name", "$..[?@.id]", "$..[?@.id].id",
+    "$[?@.price < 3 && @.id != 1]", "$[?@.name == 'n3' || @.id == 0]", "$[?!@.tags]", "$.a", "$.b.c[2].a", "$..a", "$.b..a",
+    "$..c[*]", "$['a','b']", "$['b','a'].*", "$[0,2,0]", "$[0,-1]", "$..[0]", "$..[-1]", "$..*[?@ > 1]", "$[?length(@.tags) == 1].id",
+    "$[?count(@.*) > 4]", "$[?match(@.name, 'n[0-3]')].id", "$..x", "$.*.*", "$[*][*]", "$..[1:]", "$..[::-1]", "$.e", "$.f", "$.g",
+    "$[2]", "$.nope", "$..nope", "$[10]", "$[-10]", "$['k\ufffd']", "$.k\ufffd", "$..['\U0001f600']",
+]
+
+SHAPES: dict[str, bytes] = {
+    "array of objects": json.dumps(
+        [{"id": i, "name": f"n{i}", "tags": ["a", "b"][: i % 3], "price": i * 1.5, "sub": {"id": -i, "deep": [i, {"id": "x"}]}} for i in range(7)]
+    ).encode(),
+    "object": json.dumps({"a": 1, "b": {"a": 2, "c": [1, 2, {"a": 3}]}, "c": [], "d": {}, "e": None, "f": True, "g": "s"}).encode(),
+    "numbers": b"[0, -0, -0.0, 1.0, 1E2, 1e400, -1e400, 0.1, 1.7976931348623157e308, 12345678901234567890123, 2.50, 3e-5, true, null]",
+    "scalar": b" 42 ",
+    "string": b'"hello"',
+    "nesting": json.dumps([[[1, [2, [3]]]], {"x": [[{"x": 1}]]}]).encode(),
+    "duplicate keys": b'{"a": 1, "b": {"x": 1, "id": 3}, "a": {"y": 2, "id": 4}, "c": [1, {"a": 5, "a": 6}], "b": [7]}',
+    "surrogates": b'{"k\\ud800": "\\ud800x\\ud83d\\ude00\\udc00\\\\ud800", "b": ["\\uDBFF\\uDFFF", "\\\\\\ud800"], "\\ud83d\\ude00": {"x": 1}}',
+    "100 levels": b"[" * 100 + b"1" + b"]" * 100,
+    "101 levels": b"[" * 101 + b"1" + b"]" * 101,
+    "101 levels, then broken": b"[" * 101 + b"1" + b"]" * 100,
+    "empty": b"",
+    "white space": b"  \n\t ",
+    "cut short": b'[1, {"a": 2',
+    "trailing data": b"[1] x",
+    "NUL in a string": b'["a\\u0000b", "\\"quoted\\" \\\\ \\/ \\n"]',
+    "invalid UTF-8": b'{"a": "x\xff\xfey", "b\xc3": 1}',
+    "UTF-8 BOM": b'\xef\xbb\xbf{"a": 1}',
+}
+
+
+def tree(body: bytes, path: str, headers: Any = None) -> Any:
+    """What a body under the threshold gives: ``json_value`` on ``parse_json`` of the decoded text."""
+    view = ResponseView(200, headers or {}, None, 0.0, body=body)
+    value = view.json_at(path)
+    return ("error", view.json_error) if value is MISSING and view.json_error else value
+
+
+def streamed(body: bytes, path: str, headers: Any = None, count_only: bool = False) -> Any:
+    try:
+        return stream_query(body, headers or {}, path, count_only)
+    except NotJsonError as exc:
+        return ("error", str(exc))
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal as JSON values and as Python types (``1`` is not ``1.0``, ``True`` is not ``1``), in the same order."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return list(left) == list(right) and all(same(left[key], right[key]) for key in left)
+    if isinstance(left, (list, tuple)):
+        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right))
+    if isinstance(left, float) and left != left:
+        return right != right
+    return bool(left == right) or (left is MISSING and right is MISSING)
+
+
+def _errors_alike(want: Any, got: Any) -> bool:
+    """Both say the body is empty, or both say it is not JSON (yajl and ``json`` word the detail differently)."""
+    if not (isinstance(want, tuple) and isinstance(got, tuple)):
+        return False
+    if "nested more than" in want[1]:
+        return want[1] == got[1]
+    return want[1].split("(")[0] == got[1].split("(")[0]
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_path_gives_what_the_tree_gives(shape: str) -> None:
+    body = SHAPES[shape]
+    for path in PATHS:
+        want, got = tree(body, path), streamed(body, path)
+        assert same(want, got) or _errors_alike(want, got), f"{shape}: {path}\n tree:     {want!r}\n streamed: {got!r}"
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_a_count_only_query_counts_what_the_tree_selects(shape: str) -> None:
+    body = SHAPES[shape]
+    for path in PATHS:
+        want, got = tree(body, path), streamed(body, path, count_only=True)
+        if isinstance(want, tuple) or want is MISSING:
+            assert same(want, got) or _errors_alike(want, got), f"{shape}: {path}: {got!r}"
+        elif isinstance(want, (list, dict, str)):
+            assert type(got) is type(want) or isinstance(got, type(want)), f"{shape}: {path}: {got!r}"
+            assert len(got) == len(want), f"{shape}: {path}: {len(got)} != {len(want)}"
+        else:
+            assert same(want, got), f"{shape}: {path}: {got!r}"
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 13])
+def test_pieces_cut_anywhere_give_the_same_results(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """An escape (``\\ud83d\\ude00``, ``\\\\``) cut between two pieces of the body is read whole."""
+    monkeypatch.setattr(bodytext, "CHUNK", chunk)
+    for shape in ("surrogates", "NUL in a string", "duplicate keys", "invalid UTF-8", "array of objects"):
+        for path in PATHS:
+            want, got = tree(SHAPES[shape], path), streamed(SHAPES[shape], path)
+            assert same(want, got) or _errors_alike(want, got), f"{shape} in pieces of {chunk}: {path}"
+
+
+def _random_value(rnd: random.Random, depth: int = 0) -> Any:
+    roll = rnd.random()
+    if depth > 4 or roll < 0.3:
+        return rnd.choice([1, 2.5, "s", None, True, -3, "a", 0, False, 10**20])
+    if roll < 0.65:
+        return [_random_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+    return {rnd.choice("abcx"): _random_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))}
+
+
+def _with_duplicates(rnd: random.Random, value: Any) -> str:
+    """``value`` as JSON text, some objects given a key twice."""
+    if isinstance(value, dict):
+        members = [(key, _with_duplicates(rnd, item)) for key, item in value.items()]
+        if members and rnd.random() < 0.3:
+            members.insert(rnd.randint(0, len(members)), (members[0][0], json.dumps(_random_value(rnd, 3))))
+        return "{" + ",".join(f"{json.dumps(key)}:{item}" for key, item in members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_with_duplicates(rnd, item) for item in value) + "]"
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_documents_give_the_same_results(seed: int) -> None:
+    rnd = random.Random(seed)
+    for _ in range(40):
+        body = _with_duplicates(rnd, _random_value(rnd)).encode()
+        for path in PATHS:
+            want, got = tree(body, path), streamed(body, path)
+            assert same(want, got), f"{body!r}: {path}\n tree:     {want!r}\n streamed: {got!r}"
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "utf-16", "cp1252"])
+def test_the_body_is_decoded_with_its_charset(charset: str) -> None:
+    body = json.dumps({"name": "café €", "items": [{"é": 1}]}, ensure_ascii=False).encode(charset, errors="replace")
+    headers = {"content-type": f"application/json; charset={charset}"}
+    for path in ("$.name", "$.items[0]", "$..*", "$.items[*]['é']"):
+        assert same(tree(body, path, headers), streamed(body, path, headers)), path
+
+
+def test_a_selection_larger_than_the_budget_is_refused_and_a_count_is_not() -> None:
+    body = json.dumps([{"id": i, "name": "x" * 50} for i in range(20_000)]).encode()
+    with pytest.raises(BudgetError, match=r"\$\[\*\] needs more than 0 MiB .* narrow the path .* \(exists, length, filters: \[count\]\)"):
+        stream_query(body, {}, "$[*]", budget=100_000)
+    assert len(stream_query(body, {}, "$[*]", count_only=True, budget=100_000)) == 20_000
+    assert len(stream_query(body, {}, "$..*", count_only=True, budget=100_000)) == 60_000
+    assert stream_query(body, {}, "$[?@.id == 19999].name", budget=100_000) == ["x" * 50]  # candidates are built one at a time
+    assert stream_query(body, {}, "$[-1].id", budget=100_000) == 19_999
+
+
+def test_a_filter_on_the_whole_document_is_refused_by_name() -> None:
+    with pytest.raises(BudgetError, match=r"refers to the whole document \(\$\)"):
+        stream_query(b'{"a": [1, 2], "b": 2}', {}, "$.a[?@ == $.b]")
+
+
+@pytest.mark.parametrize(
+    ("predicate", "expected"),
+    [
+        ({"exists": True}, True),
+        ({"length": 3}, True),
+        ({"length": {"gt": 1}, "type": "array"}, True),
+        ({"isEmpty": False}, True),
+        ({"filters": ["count"], "eq": 3}, True),
+        ({"filters": ["count", "toString"]}, False),
+        ({"eq": 3}, False),
+        ({"type": {"eq": "array"}}, False),
+        (3, False),
+    ],
+    ids=repr,
+)
+def test_which_predicates_only_count(predicate: Any, expected: bool) -> None:
+    assert counts_only(predicate) is expected
+
+
+def _large(monkeypatch: pytest.MonkeyPatch, body: bytes) -> ResponseView:
+    monkeypatch.setattr(jsonstream, "STREAM_THRESHOLD", 16)  # the streamed path on a small body
+    return ResponseView(200, {"content-type": "application/json"}, None, 0.0, body=body)
+
+
+def test_a_check_on_a_large_body_reads_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    view = _large(monkeypatch, json.dumps({"items": [{"id": 1}, {"id": 2}, {"id": 3}]}).encode())
+    passed = check_assertion(Assertion("json", "$.items[*].id", None), {"length": 3}, view)
+    assert passed.passed and passed.actual == "(3 items, counted while streaming)"
+    failed = check_assertion(Assertion("json", "$.items[*].id", None), {"length": 4}, view)
+    assert not failed.passed and failed.actual == "length 3"
+    value = check_assertion(Assertion("json", "$.items[-1]", None), {"eq": {"id": 3}}, view)
+    assert value.passed and value.actual == '{"id": 3}'
+    assert view._json is _NOT_JSON  # no tree was built
+
+
+def test_a_large_body_that_is_not_json_fails_the_check_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    view = _large(monkeypatch, b'{"items": [1, 2, ')
+    result = check_assertion(Assertion("json", "$.items", None), {"exists": True}, view)
+    assert not result.passed and result.actual == "(no JSON)" and result.message.startswith("the body is not JSON (parse error")
+
+
+def test_the_tree_path_is_the_reference() -> None:
+    """Sanity of the oracle: ``json_value`` on ``parse_json`` (last duplicate wins, at the first one's place)."""
+    assert json_value("$.*", parse_json('{"a": 1, "b": 2, "a": 3}')) == [3, 2]
+    assert len(Counted(2)) == 2 and repr(Counted(2)) == "(2 items, counted while streaming)"
