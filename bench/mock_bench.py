@@ -11,7 +11,8 @@ route ranking, request validation against the spec's ChatCompletionRequest, and
 a templated example (model echoed). Peak RSS is each server's VmHWM after its
 load. Start-up is the time from process start to the first answer of
 /__runner/health, for `collections/`, Mistral's spec (209 paths) and a generated
-spec of 200 paths. Exit 1 when a target is missed (see bench/README.md).
+spec of 200 paths. Exit 1 when a target is missed (see bench/README.md). With
+--vary, every request's prompt is new, so no validation verdict is reused.
 """
 
 from __future__ import annotations
@@ -110,10 +111,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--vary", action="store_true", help="a different prompt in every request (each body validated anew, no cached verdict)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mock-bench-"))
     script = tmp / "post.lua"
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer bench-key"\n')
+    if args.vary:  # the prompt ends with a counter: "... painter? 12345"
+        head, tail = json.dumps(BODY).split('?"', 1)
+        script.write_text(script.read_text() + f'counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(nil, nil, nil, {json.dumps(head + "? ")} .. counter .. {json.dumps(chr(34) + tail)})\nend\n')
 
     mock_port, base_port = free_port(), free_port()
     mock, mock_start = start([sys.executable, "-m", "runner.cli", "mock", "collections/", "--port", str(mock_port)], mock_port)
@@ -150,7 +155,7 @@ def main() -> int:
             times.append(took)
         starts[label] = statistics.median(times)
 
-    print(f"POST /v1/chat/completions, wrk, {args.seconds} s a run, median of {args.repeat} (interleaved)")
+    print(f"POST /v1/chat/completions{' (a new prompt each time)' if args.vary else ''}, wrk, {args.seconds} s a run, median of {args.repeat} (interleaved)")
     print(f"{'':12} {'1 connection':>14} {'16 connections':>16} {'peak RSS':>10}")
     for name in ("baseline", "mock"):
         one, many = (statistics.median(results[(name, c)]) for c in (1, 16))

@@ -78,6 +78,7 @@ class SchemaStore:
         self._validators: dict[str, Any] = {}
         self._documents: dict[Path, Any] = {}
         self._sources: dict[Path, Any] = {}  # path -> SourceDoc (or None): read again, with lines, for a failure
+        self._standalone: dict[str, Any] = {}  # ref key -> the schema, when it needs no other document
         self.allow_outside_root = allow_outside_root
 
     @property
@@ -181,6 +182,8 @@ class SchemaStore:
         except Unresolvable as exc:
             reason, hint = refused[-1] if refused else ("", "only local files inside the project are read; nothing is fetched")
             raise fail(f"schema {ref.path or '(inline)'}: cannot resolve $ref {exc.ref!r}" + (f": {reason}" if reason else ""), hint) from None
+        whole = ref.inline is not None or not ref.fragment  # "#/..." in it then points inside it
+        self._standalone[ref.key] = target if not _has_refs(target) or (whole and _refs_inside(target)) else None
         if not _has_refs(target):  # self-contained: validate against it directly, without a $ref hop per response
             return cls(target)
         if ref.inline is not None and "$id" not in schema:
@@ -191,6 +194,11 @@ class SchemaStore:
             if problem:
                 raise fail(f"schema {ref.path or '(inline)'}: {problem}", "a $ref must lead to a schema, not back to itself; only local files inside the project are read")
         return validator
+
+    def standalone(self, ref: SchemaRef) -> Any:
+        """The schema of ``ref`` when it needs no other document (its ``$ref``s point inside it), else None."""
+        self.validator(ref)
+        return self._standalone.get(ref.key)
 
     def validate(self, ref: SchemaRef, instance: Any) -> list[SchemaViolation]:
         """Every violation of ``ref`` by ``instance`` (at most ``MAX_ERRORS``); a schema that cannot be applied is one violation."""
@@ -302,6 +310,22 @@ def _iter_refs(node: Any, names: bool = False) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _iter_refs(item)
+
+
+def _refs_inside(node: Any, names: bool = False) -> bool:
+    """Whether every reference of a schema is a pointer into it (``#/$defs/...``), and no ``$id`` moves its base."""
+    if isinstance(node, dict):
+        if names:
+            return all(_refs_inside(value) for value in node.values())
+        if any(key in node for key in ("$id", "$dynamicRef", "$recursiveRef")):
+            return False  # rare, and resolved differently by drafts: left to jsonschema
+        ref = node.get("$ref")
+        if ref is not None and not (isinstance(ref, str) and ref.startswith("#")):
+            return False
+        return all(_refs_inside(value, is_map) for value, is_map in _subschemas(node))
+    if isinstance(node, list):
+        return all(_refs_inside(item) for item in node)
+    return True
 
 
 def _has_refs(node: Any, names: bool = False) -> bool:

@@ -2,38 +2,49 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 
-from runner.mock.validation import VerdictCache
+from runner.mock.validation import VerdictCache, check_request_body
+from runner.model import SchemaRef
+from runner.schemas import SchemaStore
 
 
 class CountingStore:
-    """A schema store that counts the validations it is asked for."""
+    """A schema store that counts the validations it is asked for (and offers no schema to jsonschema-rs)."""
 
     def __init__(self) -> None:
         self.calls = 0
         self._validator = Draft202012Validator({"type": "object", "required": ["model"]})
+
+    def standalone(self, ref: Any) -> None:
+        return None
 
     def validator(self, ref: Any) -> Any:
         self.calls += 1
         return self._validator
 
 
+REF = SchemaRef(None, "", {"type": "object"}, ".")
+
+
 def test_a_verdict_is_remembered_and_the_least_recently_used_goes_first() -> None:
     store, cache = CountingStore(), VerdictCache(size=2)
     bodies = {name: (f'{{"n": "{name}"}}'.encode(), {"n": name}) for name in "abc"}
     for name in "aba":  # a, b validated; a again from the cache, and now the most recent
-        assert cache.check(store, None, 1, *bodies[name])[0]["type"] == "missing"
+        assert cache.check(store, REF, 1, *bodies[name])[0]["type"] == "missing"
     assert store.calls == 2
-    cache.check(store, None, 1, *bodies["c"])  # evicts b, not a
-    cache.check(store, None, 1, *bodies["a"])
+    cache.check(store, REF, 1, *bodies["c"])  # evicts b, not a
+    cache.check(store, REF, 1, *bodies["a"])
     assert store.calls == 3
-    cache.check(store, None, 1, *bodies["b"])
+    cache.check(store, REF, 1, *bodies["b"])
     assert store.calls == 4
-    assert cache.check(store, None, 2, *bodies["a"]) and store.calls == 5  # another route: its own verdict
+    assert cache.check(store, REF, 2, *bodies["a"]) and store.calls == 5  # another route: its own verdict
 
 
 def test_threads_sharing_the_cache_get_the_right_verdicts() -> None:
@@ -45,7 +56,7 @@ def test_threads_sharing_the_cache_get_the_right_verdicts() -> None:
             n = (index * 7 + round_) % 20
             raw = b'{"model": "m"}' if n % 2 else b'{"n": %d}' % n
             body = {"model": "m"} if n % 2 else {"n": n}
-            verdict = cache.check(store, None, 1, raw, body)
+            verdict = cache.check(store, REF, 1, raw, body)
             if bool(verdict) != (n % 2 == 0):
                 wrong.append((n, verdict))
 
@@ -56,3 +67,58 @@ def test_threads_sharing_the_cache_get_the_right_verdicts() -> None:
         thread.join(timeout=60)
     assert not wrong
     assert not any(thread.is_alive() for thread in threads)
+
+
+REPO = Path(__file__).resolve().parents[2]
+CHAT = SchemaRef("schemas/mistral/chat-completion-request.json", "", None, str(REPO))
+EMBEDDINGS = SchemaRef("schemas/mistral/embeddings-request.json", "", None, str(REPO))
+USER = {"role": "user", "content": "hi"}
+
+
+@pytest.mark.parametrize(
+    ("ref", "body"),
+    [
+        (CHAT, {"model": "m", "messages": [USER]}),
+        (CHAT, {"model": "m", "messages": [USER], "stream": False, "temperature": 0.3, "max_tokens": 64, "stream_options": {"x": 1}}),
+        (CHAT, {"model": "m", "messages": [{"role": "system", "content": "s"}, USER, {"role": "assistant", "content": "a"}, {"role": "tool", "content": "t", "tool_call_id": "c"}]}),
+        (CHAT, {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}),
+        (CHAT, {"model": "m", "messages": [USER], "response_format": {"type": "json_object"}, "random_seed": 1.0}),
+        (CHAT, {"model": "m", "messages": []}),
+        (CHAT, {"messages": [USER]}),
+        (CHAT, {"model": 3, "messages": [USER]}),
+        (CHAT, {"model": "m", "messages": [{"role": "bogus", "content": "x"}]}),
+        (CHAT, {"model": "m", "messages": [{"content": "no role"}]}),
+        (CHAT, {"model": "m", "messages": [USER], "temperature": 9}),
+        (CHAT, {"model": "m", "messages": [USER], "temperature": float("nan")}),
+        (CHAT, {"model": "m", "messages": [USER], "max_tokens": 10**30}),
+        (CHAT, {"model": "m", "messages": [USER], "max_tokens": True}),
+        (CHAT, {"model": "m", "messages": [USER], "stream": "yes"}),
+        (CHAT, ["not", "an", "object"]),
+        (EMBEDDINGS, {"model": "mistral-embed", "input": ["a", "b"]}),
+        (EMBEDDINGS, {"model": "mistral-embed", "input": "a"}),
+        (EMBEDDINGS, {"model": "mistral-embed"}),
+        (EMBEDDINGS, {"model": "mistral-embed", "input": [1, 2]}),
+    ],
+    ids=[
+        "chat", "chat-options", "every-role", "content-parts", "seed-as-float", "no-messages", "no-model", "model-not-text", "unknown-role",
+        "message-without-role", "temperature-too-high", "temperature-nan", "huge-integer", "bool-is-not-integer", "stream-not-bool", "not-an-object",
+        "embeddings", "embeddings-one-text", "embeddings-no-input", "embeddings-numbers",
+    ],
+)
+def test_the_verdict_is_jsonschemas(ref: SchemaRef, body: Any) -> None:
+    """jsonschema-rs answers first where it can; the verdict and the errors are always what jsonschema says."""
+    store = SchemaStore()
+    raw = json.dumps(body).encode()
+    cache = VerdictCache()
+    assert cache.check(store, ref, 1, raw, body) == check_request_body(store, ref, body)
+    assert cache._fast[ref.key] is not None  # the shipped schemas are self-contained: the fast path is on
+
+
+def test_a_schema_that_needs_another_document_is_left_to_jsonschema(tmp_path: Path) -> None:
+    (tmp_path / "item.json").write_text('{"type": "object", "required": ["n"]}')
+    (tmp_path / "list.json").write_text('{"type": "array", "items": {"$ref": "item.json"}}')
+    (tmp_path / ".git").mkdir()
+    store, ref, cache = SchemaStore(), SchemaRef("list.json", "", None, str(tmp_path)), VerdictCache()
+    assert cache.check(store, ref, 1, b'[{"n": 1}]', [{"n": 1}]) == []
+    assert cache.check(store, ref, 1, b"[{}]", [{}])[0]["type"] == "missing"
+    assert cache._fast[ref.key] is None
