@@ -68,30 +68,118 @@ def text_length(body: bytes, headers: Any) -> int:
     return total + len(decoder.decode(b"", final=True))
 
 
+_QUOTE_OR_BACKSLASH = re.compile(rb'["\\]')
+_CONTROL = re.compile(rb"[\x00-\x1f]")
+LONG_STRING = 1024 * 1024  # a string longer than this (in bytes) is not handed to the parser: a stand-in is
+
+
 class Utf8Reader:
-    """The body decoded with its charset (bad bytes replaced) and encoded as UTF-8, a piece at a time, for ijson."""
+    """The body decoded with its charset (bad bytes replaced) and encoded as UTF-8, a piece at a time, for ijson.
+
+    A string longer than ``LONG_STRING`` bytes in a UTF-8 (or ASCII) body is not
+    given to the parser, which would hold it twice (its buffer, then the Python
+    string): a short stand-in (``prefix`` + a number) goes in its place, and
+    ``resolve`` reads the real string from the body's bytes if a query selects it.
+    The bytes are lexed for strings (quotes and backslashes only: in UTF-8 these
+    bytes are never part of another character), so the stand-in is exact.
+    """
 
     def __init__(self, body: bytes, charset: str):
+        self.raw = body
         self.body = memoryview(body)
+        self.charset = charset
+        self.last: tuple[str, str] = ("", "")
         self.decoder = codecs.getincrementaldecoder(charset)(errors="replace")
-        self.offset = 0
+        self.fed = 0  # bytes given to the decoder
+        self.scan = 0  # bytes lexed
         self.carry = ""
         self.blank = True  # only white space so far (str.isspace: as the tree path's test)
         self.done = False
+        self.lex = codecs.lookup(charset).name in ("utf-8", "ascii")
+        self.in_string = False
+        self.start = 0  # where the open string's content starts
+        self.escaped = -1  # the byte a backslash escapes
+        self.long = False  # the open string is long: its content is skipped
+        self.closed_long = -1  # where a long string closed in the last piece lexed
+        self.strings: list[list[int]] = []  # [start, end] of each long string's content
+        self.invalid = ""  # a long string holds a control character: not JSON, as json.loads says
+        import secrets
+
+        self.prefix = "\x00" + secrets.token_hex(8) + ":"
+
+    def resolve(self, value: str) -> str:
+        """The string a stand-in stands for, as ``json.loads`` reads it; other strings as they are."""
+        if not value.startswith(self.prefix):
+            return value
+        import json
+
+        if self.last[0] == value:  # several queries may select the same string: one copy
+            return self.last[1]
+        start, end = self.strings[int(value[len(self.prefix) :])]
+        if self.raw.find(b"\\", start, end) < 0:
+            text = str(self.body[start:end], self.charset, "replace")
+        else:
+            text, _ = _repair(str(self.body[start : end + 1], self.charset, "replace"), True)  # with its closing quote
+            text = json.decoder.scanstring(text, 0)[0]
+        self.last = (value, text)
+        return text
 
     def read(self, size: int = -1) -> bytes:
         """The next piece (``size`` is a hint); ``b""`` at the end."""
         if size == 0 or self.done:
             return b""
         while True:
-            piece = self.body[self.offset : self.offset + CHUNK]
-            self.offset += len(piece)
-            final = not piece
-            text = self.carry + self.decoder.decode(piece, final=final)
-            text, self.carry = _repair(text, final)
-            if text and not text.isspace():
-                self.blank = False
-            if final:
+            end = min(len(self.body), self.scan + CHUNK)
+            if self.lex:
+                self._lex(end)
+            self.scan = end
+            out = []
+            if self.closed_long >= 0:  # the long string ended: go on from its closing quote
+                self.fed, self.closed_long = self.closed_long, -1
+            frontier = end
+            if self.in_string and not self.long and end < len(self.body):
+                if end - self.start > LONG_STRING:
+                    out.append(self._decode(self.fed, self.start, False))
+                    out.append(f"\\u0000{self.prefix[1:]}{len(self.strings)}".encode("ascii"))
+                    self.strings.append([self.start, -1])
+                    self.long, self.fed = True, -1
+                else:
+                    frontier = self.start  # a string being read waits until it is complete (or long)
+            if not self.long and self.fed >= 0:
+                final = frontier >= len(self.body)
+                out.append(self._decode(self.fed, frontier, final))
+                self.fed = frontier
+                if final:
+                    self.done = True
+            elif end >= len(self.body):  # the body ends inside a long string: the parser says it is cut short
+                out.append(self._decode(len(self.body), len(self.body), True))
                 self.done = True
-            if text or final:
-                return text.encode("utf-8")
+            data = b"".join(out)
+            if data or self.done:
+                return data
+
+    def _decode(self, start: int, end: int, final: bool) -> bytes:
+        text = self.carry + self.decoder.decode(self.body[start:end], final=final)
+        text, self.carry = _repair(text, final)
+        if text and not text.isspace():
+            self.blank = False
+        return text.encode("utf-8")
+
+    def _lex(self, end: int) -> None:
+        """Follow strings through the bytes up to ``end``: where each opens and closes."""
+        for match in _QUOTE_OR_BACKSLASH.finditer(self.body, self.scan, end):
+            at = match.start()
+            if at == self.escaped:
+                continue
+            if not self.in_string:
+                if match.group() == b'"':
+                    self.in_string, self.start = True, at + 1
+            elif match.group() == b"\\":
+                self.escaped = at + 1
+            else:
+                self.in_string = False
+                if self.long:
+                    self.long = False
+                    self.strings[-1][1] = self.closed_long = at
+                    if _CONTROL.search(self.body, self.strings[-1][0], at):
+                        self.invalid = "invalid control character in a string"

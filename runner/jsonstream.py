@@ -174,6 +174,7 @@ class _Query:
         self.stack: list[_Frame] = []
         self.skip = 0
         self.failure: BudgetError | None = None
+        self.resolve: Any = str  # Utf8Reader.resolve: a long string's stand-in -> the string
         if _refers_to_root(self.compiled):
             raise BudgetError(f"a filter of {path} refers to the whole document ($): above {STREAM_THRESHOLD // MIB} MiB the body is streamed and such a filter cannot be evaluated; use @ (the current node) or a narrower path")
 
@@ -285,6 +286,8 @@ class _Query:
             if parent is not None and parent.is_map:
                 self._member_done(parent)
         elif not container:
+            if type(value) is str and (states or (parent is not None and parent.value is not None)):
+                value = self.resolve(value)  # a long string's stand-in, read from the body now that it is needed
             self._node_done(value, states, parent, None)
         elif not states and (parent is None or parent.value is None):
             self.skip = 1
@@ -539,6 +542,8 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
             runs.append(exc)
     active = [run for run in runs if isinstance(run, _Query)]
     reader = Utf8Reader(body, body_charset(headers))
+    for run in active:
+        run.resolve = reader.resolve
     depth = 0
     too_deep = False
     try:
@@ -552,6 +557,8 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
                 continue  # still parsed to the end: a syntax error further on makes it "not JSON", as on the tree path
             if type(value) is Decimal:
                 value = float(value)
+            elif event == "map_key" and value.startswith(reader.prefix):
+                value = reader.resolve(value)
             for run in active:
                 run.feed(event, value)
                 if run.failure is not None:
@@ -564,6 +571,8 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
         raise NotJsonError(f"the body is not JSON ({detail})") from None
     except (ValueError, SystemError, UnicodeDecodeError) as exc:  # a number too long for int(): json.loads refuses it too
         raise NotJsonError(f"the body is not JSON ({' '.join(str(exc).split())[:200]})") from None
+    if reader.invalid:
+        raise NotJsonError(f"the body is not JSON ({reader.invalid})")
     if too_deep:
         raise NotJsonError(f"the body is not JSON (nested more than {MAX_DEPTH} levels deep)")
     return [run if isinstance(run, BudgetError) else run.failure or run.outcome() for run in runs]

@@ -218,3 +218,32 @@ def test_the_tree_path_is_the_reference() -> None:
     """Sanity of the oracle: ``json_value`` on ``parse_json`` (last duplicate wins, at the first one's place)."""
     assert json_value("$.*", parse_json('{"a": 1, "b": 2, "a": 3}')) == [3, 2]
     assert len(Counted(2)) == 2 and repr(Counted(2)) == "(2 items, counted while streaming)"
+
+
+LONG_STRINGS = {
+    "escapes": b'{"text": "line\\nbreak \\"quoted\\" back\\\\slash \\u00e9 \\ud83d\\ude00 lone \\ud800 end", "n": 1}',
+    "long key": b'{"a very long key indeed": {"x": 1}, "k": "a very long value too"}',
+    "invalid UTF-8 inside": b'["abc\xff\xfedef", "\xe2\x82", "tail \xe2\x82"]',
+    "control character": b'{"a": "long enough\ttab", "b": 1}',
+    "escaped quote at a cut": b'["aaaa\\"", "bbbb\\\\", "\\\\\\"cc"]',
+    "cut inside": b'{"a": "never closed',
+}
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 65536])
+def test_long_strings_read_from_the_body_give_the_same_results(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Every string over 3 bytes goes through the stand-in (the parser never sees it) and is read back when selected."""
+    monkeypatch.setattr(bodytext, "LONG_STRING", 3)
+    monkeypatch.setattr(bodytext, "CHUNK", chunk)
+    for shape, body in {**SHAPES, **LONG_STRINGS}.items():
+        for path in PATHS + ["$.text", "$['a very long key indeed'].x", "$..*", "$[*]"]:
+            want, got = tree(body, path), streamed(body, path)
+            assert same(want, got) or _errors_alike(want, got), f"{shape} (pieces of {chunk}): {path}\n tree:     {want!r}\n streamed: {got!r}"
+
+
+def test_a_giant_string_is_not_held_by_the_parser() -> None:
+    """A string of many MiB: selected, it is read from the body once; not selected, it is never built."""
+    body = b'{"blob": "' + b"x" * (3 * 1024 * 1024) + b'\\n", "n": 1}'
+    assert stream_query(body, {}, "$.n") == 1
+    assert stream_query(body, {}, "$.blob") == "x" * (3 * 1024 * 1024) + "\n"
+    assert len(stream_query(body, {}, "$.blob", count_only=True)) == 3 * 1024 * 1024 + 1
