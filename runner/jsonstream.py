@@ -33,7 +33,7 @@ from typing import Any
 from .bodytext import CHUNK, Utf8Reader, body_charset
 
 MIB = 1024 * 1024
-STREAM_THRESHOLD = 2 * MIB  # a body larger than this is streamed, never parsed into a tree
+STREAM_THRESHOLD = 1 * MIB  # a body larger than this is streamed, never parsed into a tree (its tree: up to ~10 MiB)
 BUDGET_FLOOR = 16 * MIB  # what the queries of a body may build, at least: about what the tree of a body at the threshold costs
 MAX_DEPTH = 100  # assertions.MAX_JSON_DEPTH
 
