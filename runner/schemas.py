@@ -78,7 +78,8 @@ class SchemaStore:
         self._validators: dict[str, Any] = {}
         self._documents: dict[Path, Any] = {}
         self._sources: dict[Path, Any] = {}  # path -> SourceDoc (or None): read again, with lines, for a failure
-        self._standalone: dict[str, Any] = {}  # ref key -> the schema, when it needs no other document
+        self._targets: dict[str, tuple[Any, Any]] = {}  # ref key -> (the schema, what the validator applies: it or a $ref to it)
+        self._inside: dict[int, bool] = {}  # id(document) -> whether its every $ref points inside it
         self.allow_outside_root = allow_outside_root
 
     @property
@@ -182,8 +183,7 @@ class SchemaStore:
         except Unresolvable as exc:
             reason, hint = refused[-1] if refused else ("", "only local files inside the project are read; nothing is fetched")
             raise fail(f"schema {ref.path or '(inline)'}: cannot resolve $ref {exc.ref!r}" + (f": {reason}" if reason else ""), hint) from None
-        whole = ref.inline is not None or not ref.fragment  # "#/..." in it then points inside it
-        self._standalone[ref.key] = target if not _has_refs(target) or (whole and _refs_inside(target)) else None
+        self._targets[ref.key] = (target, schema)
         if not _has_refs(target):  # self-contained: validate against it directly, without a $ref hop per response
             return cls(target)
         if ref.inline is not None and "$id" not in schema:
@@ -195,10 +195,27 @@ class SchemaStore:
                 raise fail(f"schema {ref.path or '(inline)'}: {problem}", "a $ref must lead to a schema, not back to itself; only local files inside the project are read")
         return validator
 
-    def standalone(self, ref: SchemaRef) -> Any:
-        """The schema of ``ref`` when it needs no other document (its ``$ref``s point inside it), else None."""
+    def standalone(self, ref: SchemaRef) -> tuple[Any, tuple[tuple[str, Any], ...]] | None:
+        """The schema of ``ref`` and the one document it points into (``((uri, document),)``, or ``()``) when
+        nothing else is needed: every ``$ref`` of that document points inside it. None otherwise."""
+        from urllib.parse import unquote, urlparse
+
         self.validator(ref)
-        return self._standalone.get(ref.key)
+        target, wrapper = self._targets[ref.key]
+        if not _has_refs(target):
+            return target, ()
+        if ref.inline is not None:
+            return (target, ()) if _refs_inside(target) else None
+        ref_uri = wrapper.get("$ref", "") if isinstance(wrapper, dict) else ""
+        uri = ref_uri.partition("#")[0]
+        document = self._documents.get(Path(unquote(urlparse(uri).path)).resolve()) if uri.startswith("file://") else None
+        if document is None:
+            return None
+        if id(document) not in self._inside:  # an OpenAPI document of a megabyte is walked once, not once per operation
+            self._inside[id(document)] = _refs_inside(document)
+        if not self._inside[id(document)]:
+            return None
+        return (target, ()) if not ref.fragment else (wrapper, ((uri, document),))
 
     def validate(self, ref: SchemaRef, instance: Any) -> list[SchemaViolation]:
         """Every violation of ``ref`` by ``instance`` (at most ``MAX_ERRORS``); a schema that cannot be applied is one violation."""

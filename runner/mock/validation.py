@@ -39,6 +39,7 @@ class VerdictCache:
         self._verdicts: OrderedDict[tuple[int, bytes], list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._fast: dict[str, Any] = {}  # schema key -> a jsonschema-rs validator, or None: none for it
+        self._registries: dict[str, Any] = {}  # document URI -> its jsonschema-rs registry
 
     def check(self, store: SchemaStore, ref: Any, key: int, raw: bytes, body: Any) -> list[dict[str, Any]]:
         """``check_request_body``, remembered for ``(key, raw)`` when the body is small."""
@@ -65,7 +66,7 @@ class VerdictCache:
         """Whether jsonschema-rs finds ``body`` valid (False: it cannot tell, or finds it invalid)."""
         fast = self._fast.get(ref.key, _UNSET)
         if fast is _UNSET:
-            fast = self._fast[ref.key] = fast_validator(store.standalone(ref))
+            fast = self._fast[ref.key] = self._fast_validator(store.standalone(ref))
         if fast is None:
             return False
         try:
@@ -74,24 +75,30 @@ class VerdictCache:
             return False
 
 
+    def _fast_validator(self, portable: tuple[Any, tuple[tuple[str, Any], ...]] | None) -> Any:
+        """A jsonschema-rs validator for ``SchemaStore.standalone``'s answer (None: not installed, or not this one)."""
+        if portable is None:
+            return None
+        try:
+            import jsonschema_rs
+        except ImportError:
+            return None
+        schema, documents = portable
+        options: dict[str, Any] = {"validate_formats": False, "offline": True}  # as jsonschema here: formats are annotations, nothing fetched
+        try:
+            if documents:  # one registry per document (an OpenAPI spec), shared by its operations' schemas
+                uri = documents[0][0]
+                if uri not in self._registries:
+                    self._registries[uri] = jsonschema_rs.Registry(list(documents))
+                options["registry"] = self._registries[uri]
+            if isinstance(schema, dict) and "$schema" in schema:
+                return jsonschema_rs.validator_for(schema, **options)
+            return jsonschema_rs.Draft202012Validator(schema, **options)
+        except Exception:  # noqa: BLE001 - a schema it reads differently (a regex of Python's own): jsonschema alone
+            return None
+
+
 _UNSET = object()
-
-
-def fast_validator(schema: Any) -> Any:
-    """A jsonschema-rs validator for a schema that needs no other document (None: not installed, or not this one)."""
-    if schema is None:
-        return None
-    try:
-        import jsonschema_rs
-    except ImportError:
-        return None
-    options = {"validate_formats": False, "offline": True}  # as jsonschema here: formats are annotations, nothing fetched
-    try:
-        if isinstance(schema, dict) and "$schema" in schema:
-            return jsonschema_rs.validator_for(schema, **options)
-        return jsonschema_rs.Draft202012Validator(schema, **options)
-    except Exception:  # noqa: BLE001 - a schema it reads differently (a regex of Python's own): jsonschema alone
-        return None
 
 
 def validation_error(detail: list[dict[str, Any]]) -> dict[str, Any]:
