@@ -33,7 +33,7 @@ from typing import Any
 from .bodytext import CHUNK, Utf8Reader, body_charset
 
 MIB = 1024 * 1024
-STREAM_THRESHOLD = 2 * MIB  # a body larger than this is streamed, never parsed into a tree
+STREAM_THRESHOLD = 1 * MIB  # a body larger than this is streamed, never parsed into a tree (its tree: up to ~10 MiB)
 BUDGET_FLOOR = 16 * MIB  # what the queries of a body may build, at least: about what the tree of a body at the threshold costs
 MAX_DEPTH = 100  # assertions.MAX_JSON_DEPTH
 
@@ -471,9 +471,13 @@ def _part(path: tuple[int, ...] | None, j: int, order: int) -> tuple[Any, ...]:
 
 
 def _result_size(result: tuple[Any, Any]) -> int:
-    """About how many bytes one kept result costs: its entry, its sort key, its value when not a built container."""
+    """About how many bytes one kept result costs: its entry, its sort key, its value when not a built container.
+
+    A ``..`` part of a key holds the visited node's path: counted whole for each
+    result (siblings share it: an over-estimate, on the safe side).
+    """
     key, value = result
-    size = 8 + sys.getsizeof(result) + sys.getsizeof(key) + sum(32 if isinstance(part, int) else sys.getsizeof(part) + 32 * len(part) for part in key)
+    size = 8 + sys.getsizeof(result) + sys.getsizeof(key) + sum(32 if isinstance(part, int) else 96 + sys.getsizeof(part[0]) + 32 * len(part[0]) for part in key)
     return size + (0 if isinstance(value, (dict, list)) else _scalar_size(value))
 
 
