@@ -13,6 +13,11 @@ load. Start-up is the time from process start to the first answer of
 /__runner/health, for `collections/`, Mistral's spec (209 paths) and a generated
 spec of 200 paths. Exit 1 when a target is missed (see bench/README.md). With
 --vary, every request's prompt is new, so no validation verdict is reused.
+
+With --prism BIN (Stoplight Prism: `npm install @stoplight/prism-cli@5`, BIN is
+node_modules/.bin/prism), Prism and `runner mock` each serve Mistral's spec (less
+the operation whose dangling $ref Prism refuses) and are driven alike; the
+targets are at least 10x Prism's requests/s and at most a third of its memory.
 """
 
 from __future__ import annotations
@@ -111,6 +116,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--prism", metavar="BIN", help="also compare with Stoplight Prism serving Mistral's spec (path of its prism executable)")
     parser.add_argument("--vary", action="store_true", help="a different prompt in every request (each body validated anew, no cached verdict)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mock-bench-"))
@@ -164,12 +170,48 @@ def main() -> int:
     print(f"baseline / mock: {ratios[1]:.2f}x on 1 connection, {ratios[16]:.2f}x on 16 (target: at most 2x); mock non-2xx answers: {bad}")
     for label, took in starts.items():
         print(f"start-up to the first health answer, {label}: {took:.2f} s")
-    missed = [f"{c} connections: {ratios[c]:.2f}x" for c in (1, 16) if ratios[c] > 2] + (["non-2xx answers"] if bad else [])
+    if args.prism:
+        missed_prism = compare_with_prism(args.prism, tmp, script, args.seconds, args.repeat)
+    else:
+        missed_prism = []
+    missed = missed_prism + [f"{c} connections: {ratios[c]:.2f}x" for c in (1, 16) if ratios[c] > 2] + (["non-2xx answers"] if bad else [])
     missed += [f"start-up of the 200-path spec {starts['generated spec, 200 paths (JSON)']:.2f} s > 1 s"] if starts["generated spec, 200 paths (JSON)"] > 1 else []
     if missed:
         print("MISSED: " + "; ".join(missed))
         return 1
     return 0
+
+
+def compare_with_prism(prism: str, tmp: Path, script: Path, seconds: int, repeat: int) -> list[str]:
+    """Prism and `runner mock` serving the same spec, interleaved; print both and return the missed targets."""
+    import yaml
+
+    document = yaml.safe_load((REPO / "tests/data/interop/mistral-openapi.yaml").read_text(encoding="utf-8"))
+    document["paths"].pop("/v1/audio/speech", None)  # Prism refuses the whole document over this operation's dangling $ref
+    spec = tmp / "mistral.json"
+    spec.write_text(json.dumps(document))
+    ports = {"prism": free_port(), "runner mock": free_port()}
+    commands = {"prism": [prism, "mock", "-h", "127.0.0.1", "-p", str(ports["prism"]), str(spec)], "runner mock": [sys.executable, "-m", "runner.cli", "mock", str(spec), "--port", str(ports["runner mock"])]}
+    servers = {name: start(command, ports[name], "/v1/models")[0] for name, command in commands.items()}
+    results: dict[tuple[str, int], list[float]] = {}
+    try:
+        for connections in (1, 16):
+            for _ in range(repeat):
+                for name, port in ports.items():
+                    results.setdefault((name, connections), []).append(wrk(port, connections, seconds, script)[0])
+        rss = {name: peak_rss_mib(process.pid) for name, process in servers.items()}
+    finally:
+        for process in servers.values():
+            process.terminate()
+            process.wait(timeout=30)
+    print(f"Mistral's spec served by each, same requests, median of {repeat}")
+    for name in ports:
+        one, many = (statistics.median(results[(name, c)]) for c in (1, 16))
+        print(f"{name:12} {one:>10.0f} r/s {many:>12.0f} r/s {rss[name]:>7.1f} MiB")
+    speed = {c: statistics.median(results[("runner mock", c)]) / statistics.median(results[("prism", c)]) for c in (1, 16)}
+    memory = rss["runner mock"] / rss["prism"]
+    print(f"runner mock / prism: {speed[1]:.1f}x requests/s on 1 connection, {speed[16]:.1f}x on 16 (target: at least 10x); memory {memory:.2f} (target: at most 0.33)")
+    return [f"{speed[c]:.1f}x Prism on {c} connections" for c in (1, 16) if speed[c] < 10] + ([f"memory {memory:.2f} of Prism's"] if memory > 1 / 3 else [])
 
 
 if __name__ == "__main__":
