@@ -234,23 +234,30 @@ def _free_port() -> int:
 
 
 def _first_answer() -> tuple[int, str]:
-    """Start ``runner mock``, poll its port every 10 ms, and return the first answer to a chat request."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "runner.cli", "mock", "collections/", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={"model": "m", "messages": PAINTER, "stream": False}, headers={"Authorization": "Bearer k"}, timeout=10)
-            except httpx.ConnectError:
-                time.sleep(0.01)
-                continue
-            return response.status_code, response.headers.get("content-type", "")
-        raise AssertionError("the mock never accepted a connection")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    """Start ``runner mock``, poll its port every 10 ms, and return the first answer to a chat request.
+
+    The free port is only free when probed: if another process takes it first the
+    mock exits (its bind fails), and the start is tried again on a new port.
+    """
+    for _attempt in range(3):
+        port = _free_port()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen([sys.executable, "-m", "runner.cli", "mock", "collections/", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={"model": "m", "messages": PAINTER, "stream": False}, headers={"Authorization": "Bearer k"}, timeout=30)
+                except httpx.ConnectError:
+                    time.sleep(0.01)
+                    continue
+                return response.status_code, response.headers.get("content-type", "")
+            if process.poll() is None:
+                raise AssertionError("the mock never accepted a connection")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    raise AssertionError("the mock exited three times before accepting a connection")
 
 
 def test_twenty_restarts_each_first_answer_is_right() -> None:
