@@ -328,7 +328,7 @@ class _Query:
                 build = True
             elif self.tally:
                 pass  # a count has no order: no member numbers, no paths
-            elif state[0] == _VISIT or any(type(s).__name__ in ("WildcardSelector", "FilterSelector") for s in self.segments[state[1]].selectors):
+            elif state[0] == _VISIT or any(code in (_ANY, _TEST) for _, code, _ in self.plan[state[1]]):
                 ordered = True
             own.append(state)
         visited = not self.tally and any(state[0] == _VISIT for state in own)
@@ -413,7 +413,7 @@ class _Query:
             self.kept = True
             self._grow(_result_size(self.results[-1]))
 
-# -- negative indices and slices: decided at the array's end
+    # -- negative indices and slices: decided at the array's end
 
     def _defer(self, parent: _Frame, state: tuple[Any, ...], value: Any, frame: _Frame | None) -> None:
         if parent.deferred is None:
@@ -445,7 +445,8 @@ class _Query:
                 if index in by_index:
                     component = _part(path, j, position if type(selector).__name__ == "SliceSelector" else 0)
                     self._emit(key + component, by_index[index], i + 1, True)
-            self._shrink(sum(size for _, _, size in store))
+            chosen = {index for _, index in picked}
+            self._shrink(sum(size for index, _, size in store if index not in chosen))  # what was picked stays counted
         frame.deferred = None
 
     def outcome(self) -> Any:
