@@ -87,12 +87,16 @@ COUNT_OPERATORS = frozenset({"exists", "length", "isEmpty", "type"})
 
 def counts_only(predicate: Any) -> bool:
     """Whether ``predicate`` reads only how many nodes (or members) a selection has: no node need be built."""
+    if isinstance(predicate, list) and predicate and all(isinstance(item, dict) for item in predicate):
+        return all(counts_only(item) for item in predicate)  # several operator mappings: all must only count
     if not isinstance(predicate, dict) or not predicate:
         return False
     filters = predicate.get("filters")
     if filters is not None:
         return filters == ["count"]
-    return all(op in COUNT_OPERATORS for op in predicate) and not isinstance(predicate.get("type"), dict)
+    if "not" in predicate and not counts_only(predicate["not"]):
+        return False
+    return all(op in COUNT_OPERATORS or op == "not" for op in predicate) and not isinstance(predicate.get("type"), dict)
 
 
 # -- the automaton ---------------------------------------------------------------------------------
