@@ -408,7 +408,7 @@ def check_assertion(assertion: Assertion, predicate: Any, response: ResponseView
     try:
         actual = response.json_at(target, counts_only(predicate))
     except BudgetError as exc:
-        return CheckResult("json", target, False, _expected_text(predicate), f"(not evaluated: {exc})", "over the memory budget", loc)
+        return CheckResult("json", target, False, _expected_text(predicate), f"(not evaluated: {exc})", "not evaluated on a large body", loc)
     if actual is MISSING and response.json_error:
         return CheckResult(kind, target, False, _expected_text(predicate), "(no JSON)", response.json_error, loc)
     ok, expected = evaluate(predicate, actual)

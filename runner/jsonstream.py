@@ -87,12 +87,16 @@ COUNT_OPERATORS = frozenset({"exists", "length", "isEmpty", "type"})
 
 def counts_only(predicate: Any) -> bool:
     """Whether ``predicate`` reads only how many nodes (or members) a selection has: no node need be built."""
+    if isinstance(predicate, list) and predicate and all(isinstance(item, dict) for item in predicate):
+        return all(counts_only(item) for item in predicate)  # several operator mappings: all must only count
     if not isinstance(predicate, dict) or not predicate:
         return False
     filters = predicate.get("filters")
     if filters is not None:
         return filters == ["count"]
-    return all(op in COUNT_OPERATORS for op in predicate) and not isinstance(predicate.get("type"), dict)
+    if "not" in predicate and not counts_only(predicate["not"]):
+        return False
+    return all(op in COUNT_OPERATORS or op == "not" for op in predicate) and not isinstance(predicate.get("type"), dict)
 
 
 # -- the automaton ---------------------------------------------------------------------------------
@@ -328,7 +332,7 @@ class _Query:
                 build = True
             elif self.tally:
                 pass  # a count has no order: no member numbers, no paths
-            elif state[0] == _VISIT or any(type(s).__name__ in ("WildcardSelector", "FilterSelector") for s in self.segments[state[1]].selectors):
+            elif state[0] == _VISIT or any(code in (_ANY, _TEST) for _, code, _ in self.plan[state[1]]):
                 ordered = True
             own.append(state)
         visited = not self.tally and any(state[0] == _VISIT for state in own)
@@ -413,7 +417,7 @@ class _Query:
             self.kept = True
             self._grow(_result_size(self.results[-1]))
 
-# -- negative indices and slices: decided at the array's end
+    # -- negative indices and slices: decided at the array's end
 
     def _defer(self, parent: _Frame, state: tuple[Any, ...], value: Any, frame: _Frame | None) -> None:
         if parent.deferred is None:
@@ -445,7 +449,8 @@ class _Query:
                 if index in by_index:
                     component = _part(path, j, position if type(selector).__name__ == "SliceSelector" else 0)
                     self._emit(key + component, by_index[index], i + 1, True)
-            self._shrink(sum(size for _, _, size in store))
+            chosen = {index for _, index in picked}
+            self._shrink(sum(size for index, _, size in store if index not in chosen))  # what was picked stays counted
         frame.deferred = None
 
     def outcome(self) -> Any:

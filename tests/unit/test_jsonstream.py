@@ -166,6 +166,9 @@ def test_a_selection_larger_than_the_budget_is_refused_and_a_count_is_not() -> N
     assert len(stream_query(body, {}, "$..*", count_only=True, budget=100_000)) == 60_000
     assert stream_query(body, {}, "$[?@.id == 19999].name", budget=100_000) == ["x" * 50]  # candidates are built one at a time
     assert stream_query(body, {}, "$[-1].id", budget=100_000) == 19_999
+    with pytest.raises(BudgetError):
+        stream_query(body, {}, "$[::-1]", budget=100_000)  # a negative step keeps every element until the end
+    assert stream_query(body, {}, "$[-2:]", budget=100_000) == [{"id": 19_998, "name": "x" * 50}, {"id": 19_999, "name": "x" * 50}]
 
 
 def test_a_filter_on_the_whole_document_is_refused_by_name() -> None:
@@ -184,6 +187,10 @@ def test_a_filter_on_the_whole_document_is_refused_by_name() -> None:
         ({"filters": ["count", "toString"]}, False),
         ({"eq": 3}, False),
         ({"type": {"eq": "array"}}, False),
+        ({"not": {"exists": True}}, True),
+        ({"not": {"eq": 3}}, False),
+        ([{"exists": True}, {"length": {"lt": 9}}], True),
+        ([{"exists": True}, {"contains": 3}], False),
         (3, False),
     ],
     ids=repr,
