@@ -73,6 +73,20 @@ _CONTROL = re.compile(rb"[\x00-\x1f]")
 LONG_STRING = 1024 * 1024  # a string longer than this (in bytes) is not handed to the parser: a stand-in is
 
 
+_DELIMITER = re.compile(rb'(?<!\\)"')  # a quote no backslash escapes: in JSON, where a string opens or closes
+
+
+def may_hold_long_string(body: bytes) -> bool:
+    """Whether a string in ``body`` may be longer than ``LONG_STRING`` bytes, tested at C speed.
+
+    The content of such a string has no unescaped quote, so it holds a whole aligned block of
+    half that size without one: a body where every block has one needs no lexing (the lexer
+    costs about half a second per million strings).
+    """
+    half = LONG_STRING // 2
+    return any(_DELIMITER.search(body, start, start + half) is None for start in range(0, len(body) - half + 1, half))
+
+
 class Utf8Reader:
     """The body decoded with its charset (bad bytes replaced) and encoded as UTF-8, a piece at a time, for ijson.
 
@@ -95,7 +109,7 @@ class Utf8Reader:
         self.carry = ""
         self.blank = True  # only white space so far (str.isspace: as the tree path's test)
         self.done = False
-        self.lex = codecs.lookup(charset).name in ("utf-8", "ascii")
+        self.lex = codecs.lookup(charset).name in ("utf-8", "ascii") and may_hold_long_string(body)
         self.in_string = False
         self.start = 0  # where the open string's content starts
         self.escaped = -1  # the byte a backslash escapes

@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from functools import partial
+from itertools import accumulate, takewhile
+from operator import itemgetter, le
 from typing import Any
 
 from .bodytext import CHUNK, Utf8Reader, body_charset
@@ -176,7 +179,8 @@ class _Query:
         self.tails: dict[int, Any] = {}
         self.plan = [[_plan(j, selector) for j, selector in enumerate(segment.selectors)] for segment in self.segments]
         self.stack: list[_Frame] = []
-        self.skip = 0
+        self.skip = 0  # how many open containers are being skipped (the stream loop may consume them at C speed)
+        self.rest = False  # the outermost of them is an array none of whose later elements can be selected: close it at its end
         self.failure: BudgetError | None = None
         self.resolve: Any = str  # Utf8Reader.resolve: a long string's stand-in -> the string
         if _refers_to_root(self.compiled):
@@ -264,6 +268,8 @@ class _Query:
                 self.skip += 1
             elif event == "end_map" or event == "end_array":
                 self.skip -= 1
+                if not self.skip and self.rest:
+                    self.unskipped()
             return
         if event == "map_key":
             self._key(stack[-1], value)
@@ -293,10 +299,35 @@ class _Query:
             if type(value) is str and (states or (parent is not None and parent.value is not None)):
                 value = self.resolve(value)  # a long string's stand-in, read from the body now that it is needed
             self._node_done(value, states, parent, None)
+            if not states and parent is not None and parent.value is None and self._exhausted(parent):
+                self.skip, self.rest = 1, True
         elif not states and (parent is None or parent.value is None):
             self.skip = 1
+            if parent is not None and self._exhausted(parent):
+                self.skip, self.rest = 2, True
         else:
             stack.append(self._open(event == "start_map", states, parent))
+
+    def unskipped(self) -> None:
+        """The skipped rest of an array has been consumed, its end event too: the array closes."""
+        self.rest = False
+        frame = self.stack.pop()
+        self._close(frame, self.stack[-1] if self.stack else None)
+
+    def _exhausted(self, frame: _Frame) -> bool:
+        """Whether no later element of the array ``frame`` (not being built) can be selected: the rest of it can be skipped whole."""
+        if frame.is_map or frame.summary or frame.value is not None:
+            return False
+        after = frame.ordinal
+        for state in frame.states:
+            if state[0] != _IN:
+                return False
+            if state[1] == self.n:
+                continue
+            for _, code, arg in self.plan[state[1]]:
+                if code == _INDEX and arg >= after or code == _RANGE and (arg[1] is None or arg[1] > after) or code in (_ANY, _TEST, _LATER):
+                    return False
+        return True
 
     def _key(self, frame: _Frame, key: str) -> None:
         if frame.keys is not None:
@@ -527,6 +558,11 @@ def _refers_to_root(query: Any) -> bool:
     return False
 
 
+_DEPTH_CHANGE = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1, "map_key": 0, "string": 0, "number": 0, "boolean": 0, "null": 0}
+_EVENT = itemgetter(0)
+_INSIDE = partial(le, 1)  # still inside the skipped containers: their depth is 1 or more
+
+
 def _missing() -> Any:
     from .query import MISSING
 
@@ -555,8 +591,9 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
         run.resolve = reader.resolve
     depth = 0
     too_deep = False
+    events = iter(ijson.basic_parse(reader, use_float=False, buf_size=CHUNK))
     try:
-        for event, value in ijson.basic_parse(reader, use_float=False, buf_size=CHUNK):
+        for event, value in events:
             if event == "start_map" or event == "start_array":
                 depth += 1
                 too_deep = too_deep or depth > MAX_DEPTH
@@ -573,6 +610,16 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
                 if run.failure is not None:
                     active = [other for other in active if other.failure is None]
                     break
+            if active and active[0].skip and all(run.skip for run in active):
+                # every query skips this subtree (or the rest of an array): the events go by at C speed, only depth is kept
+                skipped = min(run.skip for run in active)
+                deepest = max(takewhile(_INSIDE, accumulate(map(_DEPTH_CHANGE.__getitem__, map(_EVENT, events)), initial=skipped)))
+                too_deep = too_deep or depth - skipped + deepest > MAX_DEPTH
+                depth -= skipped
+                for run in active:
+                    run.skip -= skipped
+                    if not run.skip and run.rest:
+                        run.unskipped()
     except ijson.JSONError as exc:
         if reader.blank and reader.done:
             raise NotJsonError("the body is empty") from None

@@ -200,10 +200,9 @@ class PaidRun:
         found = None
         if response is not None and response.events is not None:
             found = response_usage(spec, None, response.events)
-        elif response is not None and "json" in result.content_type and len(view.body) > STREAM_THRESHOLD:
-            found = response_usage(spec, streamed_usage(spec, view), None)  # no tree of a large body: its usage paths, streamed
-        elif response is not None and "json" in result.content_type and (spec != UsageSpec() or "usage" in view.text):
-            found = response_usage(spec, view.json, None)  # parsed only when it may hold usage
+        elif response is not None and "json" in result.content_type and (spec != UsageSpec() or _mentions_usage(view)):
+            large = len(view.body) > STREAM_THRESHOLD  # no tree of a large body: its usage paths, streamed
+            found = response_usage(spec, streamed_usage(spec, view) if large else view.json, None)  # parsed only when it may hold usage
         if found is None:
             self.spent += ticket.worst  # no usage reported: it may still have been billed
             return
@@ -221,6 +220,17 @@ def host_of(url: str) -> str:
     """The host a rate applies to: scheme, name and port."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def _mentions_usage(view: Any) -> bool:
+    """Whether the body names ``usage`` (the default paths all do): read in its bytes when its charset keeps ASCII as is, a large text is not decoded."""
+    import codecs
+
+    from ..bodytext import body_charset
+
+    if codecs.lookup(body_charset(view.headers)).name in ("utf-8", "ascii") and view.decoded is None:
+        return b"usage" in view.body
+    return "usage" in view.text
 
 
 def streamed_usage(spec: UsageSpec, view: Any) -> Any:

@@ -25,6 +25,7 @@ PATHS = [
     "$..c[*]", "$['a','b']", "$['b','a'].*", "$[0,2,0]", "$[0,-1]", "$..[0]", "$..[-1]", "$..*[?@ > 1]", "$[?length(@.tags) == 1].id",
     "$[?count(@.*) > 4]", "$[?match(@.name, 'n[0-3]')].id", "$..x", "$.*.*", "$[*][*]", "$..[1:]", "$..[::-1]", "$.e", "$.f", "$.g",
     "$[2]", "$.nope", "$..nope", "$[10]", "$[-10]", "$['k\ufffd']", "$.k\ufffd", "$..['\U0001f600']",
+    "$[0:1]", "$[1][0]", "$[*][0]", "$[0][0][1]", "$[0:2][0:1]", "$[1:2].sub.deep[0]", "$['a.b'].item[1]['']", "$.item[0]", "$['']", "$..['é.ü']",
 ]
 
 SHAPES: dict[str, bytes] = {
@@ -48,6 +49,8 @@ SHAPES: dict[str, bytes] = {
     "NUL in a string": b'["a\\u0000b", "\\"quoted\\" \\\\ \\/ \\n"]',
     "invalid UTF-8": b'{"a": "x\xff\xfey", "b\xc3": 1}',
     "UTF-8 BOM": b'\xef\xbb\xbf{"a": 1}',
+    "odd keys": json.dumps({"a.b": {"item": [1, {"": 2}]}, "item": [[3, [4]], 5], "": {"é.ü": 4, "item.0": 6}}).encode(),
+    "arrays in arrays": json.dumps([[[1, 2], [3]], [[4, [5, 6]], 7], [], [[8]]]).encode(),
 }
 
 
@@ -93,6 +96,20 @@ def test_every_path_gives_what_the_tree_gives(shape: str) -> None:
     for path in PATHS:
         want, got = tree(body, path), streamed(body, path)
         assert same(want, got) or _errors_alike(want, got), f"{shape}: {path}\n tree:     {want!r}\n streamed: {got!r}"
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_all_paths_in_one_pass_give_what_the_tree_gives(shape: str) -> None:
+    """Queries share one pass: one skipping a subtree (or an array's rest) while another reads it changes nothing."""
+    body = SHAPES[shape]
+    try:
+        outcomes = jsonstream.stream_queries(body, {}, [(path, False) for path in PATHS])
+    except NotJsonError:
+        assert tree(body, "$")[0] == "error"
+        return
+    for path, got in zip(PATHS, outcomes):
+        want = tree(body, path)
+        assert same(want, got) or isinstance(got, BudgetError), f"{shape}: {path}\n tree:     {want!r}\n streamed: {got!r}"
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
