@@ -27,7 +27,7 @@ RFC 8259 does not, are "not JSON" here.
 from __future__ import annotations
 
 import sys
-from collections import deque
+from collections import Counter, deque
 from functools import partial
 from itertools import accumulate, takewhile
 from operator import itemgetter, le
@@ -181,6 +181,7 @@ class _Query:
         self.stack: list[_Frame] = []
         self.skip = 0  # how many open containers are being skipped (the stream loop may consume them at C speed)
         self.rest = False  # the outermost of them is an array none of whose later elements can be selected: close it at its end
+        self.counting: int | None = None  # an array just opened needs only its elements counted: what each adds to ``count``
         self.failure: BudgetError | None = None
         self.resolve: Any = str  # Utf8Reader.resolve: a long string's stand-in -> the string
         if _refers_to_root(self.compiled):
@@ -306,13 +307,38 @@ class _Query:
             if parent is not None and self._exhausted(parent):
                 self.skip, self.rest = 2, True
         else:
-            stack.append(self._open(event == "start_map", states, parent))
+            frame = self._open(event == "start_map", states, parent)
+            stack.append(frame)
+            if not frame.is_map and frame.value is None:
+                self.counting = self._per_element(frame)
 
     def unskipped(self) -> None:
         """The skipped rest of an array has been consumed, its end event too: the array closes."""
         self.rest = False
         frame = self.stack.pop()
         self._close(frame, self.stack[-1] if self.stack else None)
+
+    def _per_element(self, frame: _Frame) -> int | None:
+        """What each element of the array ``frame`` adds to the count, when counting is all they need (``None``: they need the automaton).
+
+        A count-only singular query of the array (its length) needs only how many there are;
+        ``$[*]``-like tallies count each once per state; nothing below the elements is read.
+        """
+        if all(state[0] == _IN and state[1] == self.n for state in frame.states):
+            return 0 if frame.summary else None
+        if self.tally and not frame.summary and all(state[0] == _IN and state[1] == self.n - 1 for state in frame.states):
+            selectors = self.plan[self.n - 1]
+            if all(code == _ANY for _, code, _ in selectors):
+                return len(frame.states) * len(selectors)
+        return None
+
+    def counted(self, elements: int) -> None:
+        """The array opened last had ``elements`` elements, counted (and its end consumed) by the stream loop: it closes."""
+        frame = self.stack[-1]
+        frame.ordinal = elements
+        self.count += elements * (self.counting or 0)
+        self.counting = None
+        self.unskipped()
 
     def _exhausted(self, frame: _Frame) -> bool:
         """Whether no later element of the array ``frame`` (not being built) can be selected: the rest of it can be skipped whole."""
@@ -610,6 +636,14 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
                 if run.failure is not None:
                     active = [other for other in active if other.failure is None]
                     break
+            if active and active[0].counting is not None:
+                if len(active) == 1:  # only how many elements the array has: counted at C speed, one per value at its depth
+                    tally = Counter(takewhile(_INSIDE, accumulate(map(_DEPTH_CHANGE.__getitem__, map(_EVENT, events)), initial=1)))
+                    too_deep = too_deep or depth - 1 + max(tally) > MAX_DEPTH
+                    depth -= 1
+                    active[0].counted(tally[1] - 1)
+                    continue
+                active[0].counting = None
             if active and active[0].skip and all(run.skip for run in active):
                 # every query skips this subtree (or the rest of an array): the events go by at C speed, only depth is kept
                 skipped = min(run.skip for run in active)
