@@ -97,9 +97,9 @@ def check_writable(path: Path, force: bool, folder: bool = False) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write a file atomically (a temporary file renamed into place), creating its folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a file where the folder should be is an OSError too
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as exc:

@@ -73,6 +73,13 @@ def check_ready_file(path: Path, force: bool) -> None:
     if path.is_dir():
         raise UsageError(f"mock: --ready-file {path} is a folder: give a file name")
     check_writable(path, force)
+    probe = path.with_name(f".{path.name}.tmp{os.getpid()}")  # a folder it cannot be written to is known now, not once serving
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"mock: cannot write --ready-file {path}: {exc.strerror or exc}") from None
 
 
 def write_ready_file(path: Path, url: str) -> None:

@@ -15,6 +15,7 @@ Each error is ``{type, loc, msg, input}`` with pydantic's type names (``missing`
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -84,6 +85,8 @@ class VerdictCache:
         except ImportError:
             return None
         schema, documents = portable
+        if not _judged_alike(schema, documents[0][1] if documents else schema):
+            return None
         options: dict[str, Any] = {"validate_formats": False, "offline": True}  # as jsonschema here: formats are annotations, nothing fetched
         try:
             if documents:  # one registry per document (an OpenAPI spec), shared by its operations' schemas
@@ -99,6 +102,42 @@ class VerdictCache:
 
 
 _UNSET = object()
+# A regex escape (\s, \d, \W, \b, \p...) or inline flag: Python's re and jsonschema-rs's ECMA-262 regexes read
+# them differently (\s takes in \x1c-\x1f in Python, \d and \w are ASCII in ECMA-262, so [^,\s] and \W let
+# through there what jsonschema refuses).
+_REGEX_DIALECT = re.compile(r"\\[A-Za-z0-9]|\(\?[A-Za-z]")
+
+
+def _judged_alike(schema: Any, root: Any) -> bool:
+    """Whether jsonschema-rs can only find valid what jsonschema finds valid: not when a schema reachable from
+    ``schema`` (following pointers into ``root``) has a regex in a dialect of its own, or a ``multipleOf``
+    (jsonschema divides floats: 0.3 is not a multiple of 0.1 there, it is for jsonschema-rs)."""
+    from urllib.parse import unquote
+
+    stack, seen = [schema], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        if not isinstance(node, dict) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        named = node.get("patternProperties")
+        patterns = [node.get("pattern"), *(named if isinstance(named, dict) else ())]
+        if "multipleOf" in node or any(isinstance(pattern, str) and _REGEX_DIALECT.search(pattern) for pattern in patterns):
+            return False
+        ref = node.get("$ref")
+        if isinstance(ref, str) and "#" in ref:
+            target: Any = root
+            for part in unquote(ref.partition("#")[2]).split("/")[1:]:
+                part = part.replace("~1", "/").replace("~0", "~")
+                try:
+                    target = target[int(part)] if isinstance(target, list) else target[part]
+                except (KeyError, IndexError, ValueError, TypeError):
+                    return False
+            stack.append(target)
+        stack.extend(node.values())
+    return True
 
 
 def validation_error(detail: list[dict[str, Any]]) -> dict[str, Any]:

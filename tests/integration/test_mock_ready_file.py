@@ -91,3 +91,14 @@ def test_no_ready_file_when_nothing_can_be_served(tmp_path: Path) -> None:
     failed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     assert not ready.exists()
+
+
+def test_a_ready_file_that_cannot_be_written_is_refused_before_serving(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    ready = tmp_path / "a-file" / "mock.json"  # its folder cannot be made: a file holds the name
+    command = [sys.executable, "-m", "runner.cli", "mock", "collections/", "--port", "0", "--ready-file", str(ready)]
+    refused = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert f"mock: cannot write --ready-file {ready}" in refused.stderr
+    assert "serving" not in refused.stderr and "internal error" not in refused.stderr and "Traceback" not in refused.stderr
+    assert (tmp_path / "a-file").read_text() == "not a folder\n"

@@ -137,3 +137,39 @@ def test_a_schema_that_needs_another_document_is_left_to_jsonschema(tmp_path: Pa
     assert cache.check(store, ref, 1, b'[{"n": 1}]', [{"n": 1}]) == []
     assert cache.check(store, ref, 1, b"[{}]", [{}])[0]["type"] == "missing"
     assert cache._fast[ref.key] is None
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        ({"properties": {"name": {"type": "string", "pattern": r"^[^,\s]+$"}}}, {"name": "a\x1fb"}),  # \x1f is \s in Python only
+        ({"properties": {"name": {"type": "string", "pattern": r"^\S+$"}}}, {"name": "a\x1cb"}),
+        ({"properties": {"w": {"type": "string", "pattern": r"^\W+$"}}}, {"w": "é"}),  # \w is ASCII in ECMA-262
+        ({"properties": {"d": {"type": "string", "pattern": r"^[^\d]$"}}}, {"d": "١"}),
+        ({"propertyNames": {"pattern": r"^\S+$"}}, {"a\x1f": 1}),
+        ({"patternProperties": {r"^\S+$": {"type": "integer"}}, "additionalProperties": False}, {"a\x1f": 1}),
+        ({"properties": {"t": {"type": "number", "multipleOf": 0.1}}}, {"t": 0.3}),  # float division in jsonschema
+        ({"properties": {"t": {"$ref": "#/$defs/t"}}, "$defs": {"t": {"multipleOf": 0.01}}}, {"t": 19.99}),
+        ({"properties": {"t": {"$ref": "#/$defs/t"}}, "$defs": {"t": {"pattern": r"^\S+$"}}}, {"t": "a\x1f"}),
+    ],
+    ids=["negated-s-class", "S", "W", "negated-d-class", "property-names", "pattern-properties", "multiple-of", "multiple-of-behind-ref", "pattern-behind-ref"],
+)
+def test_jsonschema_rs_never_lets_through_what_jsonschema_refuses(schema: dict[str, Any], body: Any, tmp_path: Path) -> None:
+    """Where the two read a schema differently (regex dialects, float multipleOf), the 422 stays jsonschema's."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "request.json").write_text(json.dumps(schema))
+    store, ref, cache = SchemaStore(), SchemaRef("request.json", "", None, str(tmp_path)), VerdictCache()
+    expected = check_request_body(store, ref, body)
+    assert expected  # jsonschema refuses each body
+    raw = json.dumps(body).encode()
+    assert cache.check(store, ref, 1, raw, body) == expected
+    assert cache.check(store, ref, 1, raw, body) == expected  # and so does the remembered verdict
+    assert cache._fast[ref.key] is None
+
+
+def test_a_plain_pattern_keeps_the_fast_path() -> None:
+    schema = {"properties": {"id": {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"}}}
+    store, ref, cache = SchemaStore(), SchemaRef(None, "", schema, "."), VerdictCache()
+    assert cache.check(store, ref, 1, b'{"id": "a-b"}', {"id": "a-b"}) == []
+    assert cache.check(store, ref, 1, b'{"id": "a b"}', {"id": "a b"})[0]["loc"] == ["body", "id"]
+    assert cache._fast[ref.key] is not None
