@@ -28,6 +28,14 @@ def example_body(example: ExampleSpec) -> tuple[bytes, str]:
     return b"", ""
 
 
+def json_text(value: Any) -> str:
+    """``value`` as an example's JSON text (raises ``TemplateError`` when a template rendered what JSON cannot hold)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TemplateError(f"it renders a value that is not JSON ({exc})") from None
+
+
 def event_bytes(item: Any) -> bytes:
     """One event of an example stream as ``data:`` lines: strings as they are, anything else as compact JSON."""
     data = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":"))
@@ -84,6 +92,8 @@ def render_example(example: ExampleSpec, templates: Templates, scope: Mapping[st
         return example
     headers = {name: templates.render_text(value, scope) for name, value in example.headers.items()}
     json_value = templates.render(example.json, scope) if example.has_json else None
+    if example.has_json:
+        json_text(json_value)  # a value JSON cannot hold ({{ request.json.keys }}, a method) is the template's error
     body = templates.render_text(example.body, scope) if example.body is not None else None
     events = tuple(templates.render(list(example.events), scope)) if example.events is not None else None
     return replace(example, headers=headers, json=json_value, body=body, events=events)

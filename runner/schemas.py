@@ -203,6 +203,8 @@ class SchemaStore:
         self.validator(ref)
         target, wrapper = self._targets[ref.key]
         if not _has_refs(target):
+            if ref.fragment and isinstance(target, dict) and isinstance(wrapper, dict) and "$schema" in wrapper and "$schema" not in target:
+                return {**target, "$schema": wrapper["$schema"]}, ()  # a part of a draft-04 document is judged as draft-04
             return target, ()
         if ref.inline is not None:
             return (target, ()) if _refs_inside(target) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..examples import example_body, example_scope, render_example, stream_chunks
 from ..templating import TemplateError, Templates
@@ -43,6 +43,7 @@ class MockState:
     dynamic: bool = False
     answers: DynamicAnswers = field(default_factory=DynamicAnswers)
     verdicts: VerdictCache = field(default_factory=VerdictCache)
+    mask: Callable[[str], str] = str  # the redactor's: an error told to a client never quotes a secret
 
 
 def json_reply(status: int, payload: Any, note: str, headers: Mapping[str, str] | None = None) -> Reply:
@@ -140,7 +141,7 @@ def _example_reply(state: MockState, route: Route, request: Incoming, note: str)
                 return Reply(example.status, body, prepared.content_type, headers, note=note)
             example = render_example(example, state.templates, scope)
         except TemplateError as exc:  # the request lacks what the template reads: the client's mistake, told in JSON
-            return json_reply(400, {"error": f"the example of {route.title} cannot answer this request: {exc.message}"}, f"{note}: template error")
+            return json_reply(400, {"error": state.mask(f"the example of {route.title} cannot answer this request: {exc.message}")}, f"{note}: template error")
     if example.events is not None and request.method != "HEAD":
         headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         given = {name.lower() for name in example.headers}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import InputError, Problem
 from ..examples import example_scope, render_example, sample_request
@@ -11,8 +11,10 @@ from ..templating import TemplateError, Templates
 from .routes import Route
 
 
-def check_templated_examples(collections: list[CollectionSpec], routes: list[Route], templates: Templates) -> None:
-    """Raise ``InputError`` (exit 2, file:line) when a templated example cannot render for its own request."""
+def check_templated_examples(collections: list[CollectionSpec], routes: list[Route], templates: Templates, mask: Callable[[str], str] | None = None) -> None:
+    """Raise ``InputError`` (exit 2, file:line) when a templated example cannot render for its own request.
+
+    ``mask`` is the redactor's: Jinja's message may quote a secret (``request.json[api_key]``: no attribute 's3cr3t')."""
     docs = {id(spec): collection.source for collection in collections for spec in collection.requests}
     problems: list[Problem] = []
     for route in routes:
@@ -29,7 +31,7 @@ def check_templated_examples(collections: list[CollectionSpec], routes: list[Rou
             hint = "a templated example sees `request` (method, path, path_params, query, headers, json, body), vector(n, seed) and the collection's variables"
             problems.append(Problem(f"request {route.spec.name!r}: its templated example does not render: {exc.message}", location, hint, line))
     if problems:
-        raise InputError(problems)
+        raise InputError(problems).mask(mask) if mask is not None else InputError(problems)
 
 
 def example_warnings(plan: Any) -> Iterator[str]:

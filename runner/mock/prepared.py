@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..examples import example_body
+from ..examples import example_body, json_text
 from ..model import ExampleSpec
 from ..templating import Templates, is_template
 
@@ -41,7 +41,7 @@ class PreparedBody:
             return self.fixed, headers
         parts = [self.pieces[0]]
         for slot, piece in zip(self.slots, self.pieces[1:]):
-            parts.append(json.dumps(templates.render(slot, scope), ensure_ascii=False))
+            parts.append(json_text(templates.render(slot, scope)))
             parts.append(piece)
         return "".join(parts).encode("utf-8"), headers
 

@@ -118,10 +118,10 @@ def load_and_serve(server: MockServer, settings: MockSettings, url: str) -> list
         templates, schemas = plan.templates, plan.schemas
         scopes = {id(run.collection): run.scope for run in plan.runs}
         routes = build_routes(plan.collections, templates, scopes, dynamic=settings.dynamic)
-        check_templated_examples(plan.collections, routes, templates)
         redactor = next((scope.redactor for scope in scopes.values()), None)
         if redactor is not None:
             server._mask = redactor.mask
+        check_templated_examples(plan.collections, routes, templates, server._mask)
         notes += [f"warning: {line}" for line in example_warnings(plan)]
     for path in specs:
         found, warnings = openapi_routes(path, len(routes), schemas)

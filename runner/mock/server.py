@@ -316,10 +316,10 @@ class MockServer:
 
         scopes = scopes or {}
         routes = build_routes(collections, templates, scopes, dynamic=self.state.dynamic)
-        check_templated_examples(collections, routes, templates)  # a template error is an input error now, not a 500 later
         redactor = next((scope.redactor for scope in scopes.values()), None)
         if redactor is not None:
             self._mask = redactor.mask
+        check_templated_examples(collections, routes, templates, self._mask)  # a template error is an input error now, not a 500 later
         self.serve_routes(routes, templates, schemas or SchemaStore())
 
     def serve_routes(self, routes: list[Route], templates: Templates, schemas: Any) -> None:
@@ -329,6 +329,7 @@ class MockServer:
         self.state.routes = RouteTable(routes)
         self.state.templates = templates
         self.state.schemas = schemas
+        self.state.mask = self._mask
         self._listen()
 
     def log(self, line: str) -> None:

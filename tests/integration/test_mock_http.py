@@ -260,6 +260,58 @@ def test_a_template_error_in_an_example_is_exit_2_with_file_and_line(tmp_path: P
     assert "Traceback" not in process.stderr
 
 
+def test_a_template_that_renders_what_json_cannot_hold_is_exit_2_at_load_and_a_400_at_serve_time(tmp_path: Path) -> None:
+    """``{{ request.json.keys }}`` is a method, not a value: an input error at load, never an internal error."""
+    at_load = tmp_path / "method.yaml"
+    at_load.write_text(
+        "name: m\nbase_url: '{{ base_url }}'\nrequests:\n  - name: echo\n    method: POST\n    url: /echo\n    json: {a: 1}\n"
+        "    example:\n      template: true\n      json: {k: '{{ request.json.keys }}'}\n",
+        encoding="utf-8",
+    )
+    process = subprocess.run([sys.executable, "-m", "runner.cli", "mock", str(at_load), "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2, process.stderr
+    assert f"{at_load}:9" in process.stderr and "renders a value that is not JSON" in process.stderr
+    assert "internal error" not in process.stderr and "Traceback" not in process.stderr
+    at_serve = tmp_path / "index.yaml"  # a value for the collection's own body ({index: 1}), a list's method for [1]
+    at_serve.write_text(
+        "name: m\nbase_url: '{{ base_url }}'\nrequests:\n  - name: echo\n    method: POST\n    url: /echo\n    json: {a: {index: 1}}\n"
+        "    example:\n      template: true\n      json: {k: '{{ request.json.a.index }}'}\n",
+        encoding="utf-8",
+    )
+    server = serve([str(at_serve)])
+    try:
+        assert httpx.post(f"{server.url}/echo", json={"a": {"index": 2}}).json() == {"k": 2}
+        refused = httpx.post(f"{server.url}/echo", json={"a": [1]})
+    finally:
+        server.stop()
+    assert refused.status_code == 400
+    assert "renders a value that is not JSON" in refused.json()["error"]
+
+
+def test_a_template_error_that_quotes_a_secret_is_masked_at_load_and_at_serve_time(tmp_path: Path) -> None:
+    """Jinja's message names the missing key, here the secret's value: never shown, on stderr or to a client."""
+    secret = "s3cr3t-value-xyz"
+    text = (
+        f"name: s\nvars: {{api_key: {secret}}}\nsecrets: [api_key]\nbase_url: '{{{{ base_url }}}}'\nrequests:\n  - name: echo\n    method: POST\n"
+        f"    url: /echo\n    json: {{BODY}}\n    example:\n      template: true\n      json: {{v: '{{{{ request.json[api_key] }}}}'}}\n"
+    )
+    at_load = tmp_path / "load.yaml"
+    at_load.write_text(text.replace("BODY", "a: 1"), encoding="utf-8")
+    process = subprocess.run([sys.executable, "-m", "runner.cli", "mock", str(at_load), "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2 and "does not render" in process.stderr
+    assert secret not in process.stderr and "****" in process.stderr
+    at_serve = tmp_path / "serve.yaml"
+    at_serve.write_text(text.replace("BODY", f"{secret}: 1"), encoding="utf-8")
+    server = serve([str(at_serve)])
+    try:
+        assert httpx.post(f"{server.url}/echo", json={secret: 7}).json() == {"v": 7}
+        refused = httpx.post(f"{server.url}/echo", json={"other": 1})
+    finally:
+        server.stop()
+    assert refused.status_code == 400 and "cannot answer this request" in refused.text
+    assert secret not in refused.text and "****" in refused.text
+
+
 def test_dynamic_answers_are_valid_and_the_same_for_a_seed(tmp_path: Path) -> None:
     path = tmp_path / "dyn.yaml"
     path.write_text(

@@ -173,3 +173,14 @@ def test_a_plain_pattern_keeps_the_fast_path() -> None:
     assert cache.check(store, ref, 1, b'{"id": "a-b"}', {"id": "a-b"}) == []
     assert cache.check(store, ref, 1, b'{"id": "a b"}', {"id": "a b"})[0]["loc"] == ["body", "id"]
     assert cache._fast[ref.key] is not None
+
+
+def test_a_part_of_an_older_drafts_document_is_judged_by_that_draft(tmp_path: Path) -> None:
+    """``file#/definitions/R`` of a draft-04 document: 1.0 is no integer there (it is in 2020-12)."""
+    document = {"$schema": "http://json-schema.org/draft-04/schema#", "definitions": {"R": {"type": "object", "properties": {"n": {"type": "integer"}}}}}
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "request.json").write_text(json.dumps(document))
+    store, ref, cache = SchemaStore(), SchemaRef("request.json", "/definitions/R", None, str(tmp_path)), VerdictCache()
+    assert cache.check(store, ref, 1, b'{"n": 1.0}', {"n": 1.0})[0]["type"] == "int_type"
+    assert cache.check(store, ref, 1, b'{"n": 1}', {"n": 1}) == []
+    assert cache._fast[ref.key] is not None
