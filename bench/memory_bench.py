@@ -1,6 +1,7 @@
 """Peak memory of one `runner run` per hostile or large response (issue 10 item 2).
 
     python bench/memory_bench.py            # about 2 minutes; prints one line per case
+    python bench/memory_bench.py --json     # only the JSON bodies, each shape after a json.loads baseline
 
 Each case starts a loopback server (a thread of this process) and one `runner run`
 child through a wrapper process whose RUSAGE_CHILDREN holds the child's peak RSS
@@ -82,12 +83,17 @@ def json_shapes(size: int) -> list[tuple[str, bytes, list[tuple[str, str]]]]:
     return [
         ("objects", objects, [
             ("$[0].id", json_check("$[0].id", "{exists: true}")),
+            ("$[-1].id", json_check("$[-1].id", "{exists: true}")),
             ("$..* count", json_check("$..*", "{exists: true}")),
             ("filter", json_check("$[?@.n > 99999].id", "{exists: false}")),
             ("$[*] (over budget)", json_check("$[*]", "{contains: 1}")),
             ("schema (a tree)", "{schema: {type: array}}"),
         ]),
-        ("numbers", numbers, [("$[-1]", json_check("$[-1]", "{type: integer}")), ("$[*] length", json_check("$[*]", "{length: {gt: 0}}"))]),
+        ("numbers", numbers, [
+            ("$[-1]", json_check("$[-1]", "{type: integer}")),
+            ("$[*] length", json_check("$[*]", "{length: {gt: 0}}")),
+            ("$ length", json_check("$", "{length: {gt: 0}}")),
+        ]),
         ("one string", blob, [("$.n", json_check("$.n", "{eq: 1}")), ("$.blob startswith", json_check("$.blob", "{startswith: xxx}"))]),
         ("90 levels deep", nested, [("$[0]..a length", json_check("$[0]..a", "{length: {gt: 0}}")), ("$..* count", json_check("$..*", "{exists: true}"))]),
     ]
@@ -113,12 +119,20 @@ def main() -> None:
         "SSE: one 52 MB line": (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n", [b"data: " + b"x" * (1 * MIB)], 50, "max_response_bytes: 104857600"),
     }
     del zeros
+    if "--json" in sys.argv:
+        cases = {"baseline (empty body)": cases["baseline (empty body)"]}
     for size in (16, 48):
         for shape, body, queries in json_shapes(size * MIB):
             head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            started = time.perf_counter()
+            json.loads(body)  # the speed to compare with: the whole tree, in C
+            cases[f"JSON {size} MB {shape}: json.loads here {time.perf_counter() - started:.2f} s"] = (b"", [], 0, "")
             for label, expect in queries:
                 cases[f"JSON {size} MB {shape}, {label}"] = (head, [body], 1, f"expect: {expect}")
     for name, (head, chunks, repeat, extra) in cases.items():
+        if not head:
+            print(name)
+            continue
         url, listener = serve(head, chunks, repeat)
         settings = f", {extra}" if extra else ""
         code, peak, seconds = run(folder, f"requests:\n  - {{name: r, url: '{url}/x'{settings}}}\n")

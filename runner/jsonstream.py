@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from functools import partial
-from itertools import accumulate, takewhile
-from operator import itemgetter, le
 from typing import Any
 
 from .bodytext import CHUNK, Utf8Reader, body_charset
@@ -181,6 +178,9 @@ class _Query:
         self.stack: list[_Frame] = []
         self.skip = 0  # how many open containers are being skipped (the stream loop may consume them at C speed)
         self.rest = False  # the outermost of them is an array none of whose later elements can be selected: close it at its end
+        self.counting: int | None = None  # an array just opened needs only its elements counted: what each adds to ``count``
+        self.building = False  # a node just opened is built whole and nothing below it is selected: the stream loop may build it in C
+        self.fast = True  # whether ``building`` may be set (no long-string stand-ins in the body)
         self.failure: BudgetError | None = None
         self.resolve: Any = str  # Utf8Reader.resolve: a long string's stand-in -> the string
         if _refers_to_root(self.compiled):
@@ -255,11 +255,7 @@ class _Query:
         try:
             self._feed(event, value)
         except BudgetError as exc:
-            self.failure = exc
-            self.stack.clear()
-            self.results.clear()
-            self.budget.live -= self.own
-            self.own = 0
+            self.fail(exc)
 
     def _feed(self, event: str, value: Any) -> None:
         stack = self.stack
@@ -306,13 +302,59 @@ class _Query:
             if parent is not None and self._exhausted(parent):
                 self.skip, self.rest = 2, True
         else:
-            stack.append(self._open(event == "start_map", states, parent))
+            frame = self._open(event == "start_map", states, parent)
+            stack.append(frame)
+            if not frame.is_map and frame.value is None:
+                self.counting = self._per_element(frame)
+            elif self.fast and frame.value is not None and (parent is None or parent.value is None):
+                self.building = all(state[0] == _FILTER or state[0] == _DEFER or (state[0] == _IN and state[1] == self.n) for state in frame.states)
 
     def unskipped(self) -> None:
         """The skipped rest of an array has been consumed, its end event too: the array closes."""
         self.rest = False
         frame = self.stack.pop()
         self._close(frame, self.stack[-1] if self.stack else None)
+
+    def _per_element(self, frame: _Frame) -> int | None:
+        """What each element of the array ``frame`` adds to the count, when counting is all they need (``None``: they need the automaton).
+
+        A count-only singular query of the array (its length) needs only how many there are;
+        ``$[*]``-like tallies count each once per state; nothing below the elements is read.
+        """
+        if all(state[0] == _IN and state[1] == self.n for state in frame.states):
+            return 0 if frame.summary else None
+        if self.tally and not frame.summary and all(state[0] == _IN and state[1] == self.n - 1 for state in frame.states):
+            selectors = self.plan[self.n - 1]
+            if all(code == _ANY for _, code, _ in selectors):
+                return len(frame.states) * len(selectors)
+        return None
+
+    def built(self, value: Any) -> None:
+        """The node opened last was built whole (``jsonfast.build``, its end consumed): it closes as if built event by event."""
+        from .jsonfast import settle
+
+        self.building = False
+        frame = self.stack[-1]
+        frame.size, live = settle(value)
+        frame.value = value
+        self._grow(live - 64)  # its own 64 were booked when it opened
+        self.unskipped()
+
+    def fail(self, exc: BudgetError) -> None:
+        """The query's selection passed the budget: what it built is dropped, ``exc`` is its outcome."""
+        self.failure = exc
+        self.stack.clear()
+        self.results.clear()
+        self.budget.live -= self.own
+        self.own = 0
+
+    def counted(self, elements: int) -> None:
+        """The array opened last had ``elements`` elements, counted (and its end consumed) by the stream loop: it closes."""
+        frame = self.stack[-1]
+        frame.ordinal = elements
+        self.count += elements * (self.counting or 0)
+        self.counting = None
+        self.unskipped()
 
     def _exhausted(self, frame: _Frame) -> bool:
         """Whether no later element of the array ``frame`` (not being built) can be selected: the rest of it can be skipped whole."""
@@ -558,11 +600,6 @@ def _refers_to_root(query: Any) -> bool:
     return False
 
 
-_DEPTH_CHANGE = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1, "map_key": 0, "string": 0, "number": 0, "boolean": 0, "null": 0}
-_EVENT = itemgetter(0)
-_INSIDE = partial(le, 1)  # still inside the skipped containers: their depth is 1 or more
-
-
 def _missing() -> Any:
     from .query import MISSING
 
@@ -575,8 +612,19 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
     Each outcome is a value (``MISSING`` for nothing), or the ``BudgetError`` of
     that query; raises ``NotJsonError`` when the body is empty or not JSON.
     """
+    from .jsonfast import TooLarge
+
+    try:
+        return _one_pass(body, headers, queries, budget, True)
+    except TooLarge:  # a node built in C might pass the budget: event by event, the automaton stops it exactly there
+        return _one_pass(body, headers, queries, budget, False)
+
+
+def _one_pass(body: bytes, headers: Any, queries: list[tuple[str, bool]], budget: int | None, fast: bool) -> list[Any]:
     import ijson
     from decimal import Decimal
+
+    from . import jsonfast
 
     shared = _Budget(budget if budget is not None else budget_for(len(body)))
     runs: list[Any] = []
@@ -589,6 +637,7 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
     reader = Utf8Reader(body, body_charset(headers))
     for run in active:
         run.resolve = reader.resolve
+        run.fast = fast and not reader.lex  # a built node would hold the stand-ins of long strings
     depth = 0
     too_deep = False
     events = iter(ijson.basic_parse(reader, use_float=False, buf_size=CHUNK))
@@ -610,10 +659,32 @@ def stream_queries(body: bytes, headers: Any, queries: list[tuple[str, bool]], b
                 if run.failure is not None:
                     active = [other for other in active if other.failure is None]
                     break
+            if active and active[0].counting is not None:
+                if len(active) == 1:  # only how many elements the array has: counted at C speed, one per value at its depth
+                    elements, deepest = jsonfast.count_elements(events)
+                    too_deep = too_deep or depth - 1 + deepest > MAX_DEPTH
+                    depth -= 1
+                    active[0].counted(elements)
+                    continue
+                active[0].counting = None
+            if active and active[0].building:
+                run = active[0]
+                run.building = False
+                if len(active) == 1:  # a node built whole, nothing below it selected: built by ijson's C builder
+                    fed, budget_left = reader.fed, shared.limit - shared.live
+                    built, deepest = jsonfast.build(events, event, lambda seen: seen * 120 + 2 * (reader.fed - fed) < budget_left)
+                    too_deep = too_deep or depth - 1 + deepest > MAX_DEPTH
+                    depth -= 1
+                    try:
+                        run.built(built)
+                    except BudgetError as exc:
+                        run.fail(exc)
+                        active = []
+                    continue
             if active and active[0].skip and all(run.skip for run in active):
                 # every query skips this subtree (or the rest of an array): the events go by at C speed, only depth is kept
                 skipped = min(run.skip for run in active)
-                deepest = max(takewhile(_INSIDE, accumulate(map(_DEPTH_CHANGE.__getitem__, map(_EVENT, events)), initial=skipped)))
+                deepest = jsonfast.skip(events, skipped)
                 too_deep = too_deep or depth - skipped + deepest > MAX_DEPTH
                 depth -= skipped
                 for run in active:

@@ -188,6 +188,16 @@ def test_a_selection_larger_than_the_budget_is_refused_and_a_count_is_not() -> N
     assert stream_query(body, {}, "$[-2:]", budget=100_000) == [{"id": 19_998, "name": "x" * 50}, {"id": 19_999, "name": "x" * 50}]
 
 
+def test_a_node_built_in_c_that_may_pass_the_budget_is_built_again_event_by_event() -> None:
+    """``jsonfast.build`` gives up when a node might pass the budget; the automaton then decides exactly: kept if it fits, refused if not."""
+    inner = list(range(70_000))  # more events than one build step: the budget is looked at mid-build
+    body = json.dumps([inner, {"a": 1.5, "a": 2.25, "b": [0.1, 12345678901234567890123]}]).encode()
+    assert stream_query(body, {}, "$[0]", budget=6 * 1024 * 1024) == inner  # about 3 MB estimated: fits, after the redo
+    with pytest.raises(BudgetError):
+        stream_query(body, {}, "$[0]", budget=1024 * 1024)
+    assert same(stream_query(body, {}, "$[-1]"), json.loads(body)[-1])  # built in C: the last duplicate wins, floats are floats
+
+
 def test_a_filter_on_the_whole_document_is_refused_by_name() -> None:
     with pytest.raises(BudgetError, match=r"refers to the whole document \(\$\)"):
         stream_query(b'{"a": [1, 2], "b": 2}', {}, "$.a[?@ == $.b]")
