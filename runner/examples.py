@@ -145,7 +145,7 @@ def example_failures(spec: RequestSpec, scope: Scope, templates: Templates, stor
         try:
             example = render_example(example, templates, example_scope(sample_request(spec, scope.values, templates), scope.values))
         except TemplateError as exc:
-            yield f"the templated example does not render: {exc.message}", example.location
+            yield f"does not render (it is a template): {exc.message}", example.location
             return
     if example.dynamic and not (example.has_json or example.body is not None or example.events is not None):
         return  # generated from expect.schema by the mock: valid by construction

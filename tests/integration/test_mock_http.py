@@ -258,6 +258,9 @@ def test_a_template_error_in_an_example_is_exit_2_with_file_and_line(tmp_path: P
     assert process.returncode == 2
     assert f"{path}:9" in process.stderr and "does not render" in process.stderr
     assert "Traceback" not in process.stderr
+    validated = run_cli("validate", str(path), "--var", "base_url=http://127.0.0.1:9")  # the same problem, in validate's words
+    assert validated.exit_code == 2
+    assert "the example does not render (it is a template)" in validated.output and "the example the" not in validated.output
 
 
 def test_a_template_that_renders_what_json_cannot_hold_is_exit_2_at_load_and_a_400_at_serve_time(tmp_path: Path) -> None:
