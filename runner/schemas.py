@@ -148,6 +148,8 @@ class SchemaStore:
             schema: Any = ref.inline
             base_uri = Path(ref.base_dir).resolve().as_uri() + "/"
             target = schema
+            # its own "#/$defs/..." pointers resolve in itself (the URI the validator gives it below as $id)
+            registry = registry.with_resource(base_uri + "__inline__.json", Resource.from_contents(schema, default_specification=DRAFT202012))
         else:
             path = (Path(ref.base_dir) / ref.path).resolve() if ref.path else Path()
             try:
@@ -177,7 +179,7 @@ class SchemaStore:
             cls.check_schema(target)
         except SchemaError as exc:
             raise fail(f"invalid schema {ref.path or '(inline)'}: {exc.message} at {'/'.join(map(str, exc.absolute_path)) or 'the root'}") from None
-        resolver = registry.resolver(base_uri)
+        resolver = registry.resolver(base_uri + "__inline__.json" if ref.inline is not None else base_uri)
         try:
             _check_refs(target, resolver, set())
         except Unresolvable as exc:

@@ -184,3 +184,13 @@ def test_a_part_of_an_older_drafts_document_is_judged_by_that_draft(tmp_path: Pa
     assert cache.check(store, ref, 1, b'{"n": 1.0}', {"n": 1.0})[0]["type"] == "int_type"
     assert cache.check(store, ref, 1, b'{"n": 1}', {"n": 1}) == []
     assert cache._fast[ref.key] is not None
+
+
+def test_an_inline_schema_points_into_itself(tmp_path: Path) -> None:
+    """``{properties: {n: {$ref: "#/$defs/n"}}, $defs: ...}`` written inline (expect.schema, request_schema) resolves in itself."""
+    schema = {"type": "object", "properties": {"n": {"$ref": "#/$defs/n"}}, "$defs": {"n": {"type": "integer"}}}
+    (tmp_path / ".git").mkdir()
+    store, ref = SchemaStore(), SchemaRef(None, "", schema, str(tmp_path))
+    assert check_request_body(store, ref, {"n": 1}) == []
+    assert check_request_body(store, ref, {"n": "x"})[0]["type"] == "int_type"
+    assert [violation.message for violation in store.validate(ref, {"n": "x"})] == ["'x' is not of type 'integer'"]
