@@ -8,8 +8,8 @@ checks that nothing (thread, socket, temp file) is left behind.
 
 from __future__ import annotations
 
-import json
 import gc
+import json
 import os
 import tempfile
 import threading
