@@ -275,6 +275,16 @@ class Redactor:
             return {key: value if key in keep else self.mask_data(value, keep) for key, value in data.items()}
         return data
 
+    def mask_json(self, data: Any) -> Any:
+        """A copy of a JSON value from a server with every string masked, its keys too (a server may echo a secret as a key)."""
+        if not self.active:
+            return data
+        if isinstance(data, dict):
+            return {self.mask(str(key)): self.mask_json(value) for key, value in data.items()}
+        if isinstance(data, (list, tuple)):
+            return [self.mask_json(item) for item in data]
+        return self.mask(data) if isinstance(data, str) else data
+
     def mask_headers(self, headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Header pairs with credential headers fully masked, cookie values in ``Set-Cookie`` too, and secrets masked elsewhere."""
         items = headers.items() if isinstance(headers, dict) else headers

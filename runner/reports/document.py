@@ -136,6 +136,8 @@ def _collection_counts(collection: CollectionResult) -> dict[str, int]:
 def request_entry(result: RequestResult, redactor: Redactor) -> dict[str, Any]:
     """One request of the document, masked with what the redactor knows now."""
     entry: dict[str, Any] = redactor.mask_data(_request(result), UNMASKED_KEYS)
+    # a captured mapping's keys are the server's: mask_data keeps keys, they may hold a secret
+    entry["captures"] = {name: redactor.mask_json(value) for name, value in entry["captures"].items()}
     return entry
 
 
