@@ -201,7 +201,7 @@ class _Query:
             what = "its selection" if not self.count_only else "the nodes it must test and the object members it must remember (a later duplicate key undoes them)"
             raise BudgetError(
                 f"{self.path} needs more than {self.budget.limit / MIB:.0f} MiB of memory for {what} (the budget of a body of this size, shared by the checks of the response): "
-                "narrow the path (an index, a name, a filter) or check only how many nodes it selects (exists, length, filters: [count])"
+                + ("narrow the path (an index, a name)" if self.count_only else "narrow the path (an index, a name, a filter) or check only how many nodes it selects (exists, length, filters: [count])")
             )
 
     # -- results
