@@ -197,3 +197,82 @@ class Utf8Reader:
                     self.strings[-1][1] = self.closed_long = at
                     if _CONTROL.search(self.body, self.strings[-1][0], at):
                         self.invalid = "invalid control character in a string"
+
+
+_EXPONENT_DIGITS = 19  # decimal's largest exponent has 18 digits: a longer one may be out of its range
+
+
+def _int_digit_limit() -> int:
+    """Python's limit on the digits of an ``int`` read from text (0: none)."""
+    import sys
+
+    return getattr(sys, "get_int_max_str_digits", lambda: 0)()
+
+
+def number_problem(body: bytes, charset: str) -> str:
+    """Why a number in the JSON ``body`` cannot be read (``""``: none can fail), found before ijson reads it.
+
+    ijson's C parser turns a number into an ``int`` (over Python's digit limit it
+    raises) or a ``Decimal`` (an exponent of 19 digits or more may raise); an error
+    raised inside it leaves the body's reader called with the error still set, and
+    the process may crash. A body without such a digit run is looked at a MiB at a
+    time, at C speed; one with it (only a hostile or broken server sends one) is
+    decoded and lexed for strings.
+    """
+    limit = _int_digit_limit()
+    needles = [b"e" + b"d" * _EXPONENT_DIGITS, b"es" + b"d" * _EXPONENT_DIGITS] + ([b"d" * (limit + 1)] if limit else [])
+    overlap = max(len(needle) for needle in needles)
+    utf8 = codecs.lookup(charset).name in ("utf-8", "ascii")
+    decoder = codecs.getincrementaldecoder(charset)(errors="replace")
+    view, tail, found = memoryview(body), b"", False
+    for start in range(0, len(body), _SCAN):
+        piece = bytes(view[start : start + _SCAN]) if utf8 else decoder.decode(view[start : start + _SCAN]).encode("utf-8", "replace")
+        classes = tail + piece.translate(_CLASSES)  # digits as d, e/E as e, signs as s
+        if any(needle in classes for needle in needles):
+            found = True
+            break
+        tail = classes[-overlap:]
+    if not found:
+        return ""
+    runs = f"(?<![0-9])[0-9]{{{limit + 1}}}|" if limit else ""
+    return _number_problem_in(str(body, charset, "replace"), runs + f"[eE][+-]?[0-9]{{{_EXPONENT_DIGITS}}}")
+
+
+_SCAN = 1024 * 1024
+_CLASSES = bytes(ord("d") if chr(byte) in "0123456789" else ord("e") if chr(byte) in "eE" else ord("s") if chr(byte) in "+-" else ord(".") for byte in range(256))
+
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _number_problem_in(text: str, pattern: str) -> str:
+    """``number_problem`` on the decoded text: each long digit run outside strings is read as ``json.loads`` reads it."""
+    from decimal import Decimal, InvalidOperation
+
+    in_string, escaped = False, -1
+    for match in re.finditer(r'["\\]|' + pattern, text):
+        at, found = match.start(), match.group()
+        if at == escaped:
+            continue
+        if found == '"':
+            in_string = not in_string
+        elif found == "\\":
+            escaped = at + 1
+        elif not in_string:
+            start = at
+            while start and text[start - 1] in "0123456789.eE+-":
+                start -= 1
+            token = _NUMBER.match(text, start)
+            if token is None:
+                continue  # not a number: the parser says what is wrong
+            if token.group(1) is None and token.group(2) is None:
+                try:
+                    int(token.group())
+                except ValueError as exc:
+                    return " ".join(str(exc).split())
+            else:
+                try:
+                    Decimal(token.group())
+                except InvalidOperation:
+                    return f"a number's exponent has more than {_EXPONENT_DIGITS - 1} digits"
+    return ""

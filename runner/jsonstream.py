@@ -21,7 +21,8 @@ first one's place), lone surrogates (U+FFFD), numbers (big integers exact,
 floats as ``float``), the 100-level depth rule, the body decoded with its
 charset.  Tested side by side in ``tests/unit/test_jsonstream.py``.  One
 difference: ``NaN`` and ``Infinity``, which Python's ``json`` accepts and
-RFC 8259 does not, are "not JSON" here.
+RFC 8259 does not, are "not JSON" here, as is a number whose exponent
+``Decimal`` cannot hold (``bodytext.number_problem``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import sys
 from collections import deque
 from typing import Any
 
-from .bodytext import CHUNK, Utf8Reader, body_charset
+from .bodytext import CHUNK, Utf8Reader, body_charset, number_problem
 
 MIB = 1024 * 1024
 STREAM_THRESHOLD = 1 * MIB  # a body larger than this is streamed, never parsed into a tree (its tree: up to ~10 MiB)
@@ -634,7 +635,11 @@ def _one_pass(body: bytes, headers: Any, queries: list[tuple[str, bool]], budget
         except BudgetError as exc:
             runs.append(exc)
     active = [run for run in runs if isinstance(run, _Query)]
-    reader = Utf8Reader(body, body_charset(headers))
+    charset = body_charset(headers)
+    problem = number_problem(body, charset)
+    if problem:  # before ijson reads it: an error raised inside its C parser may crash the process
+        raise NotJsonError(f"the body is not JSON ({problem})")
+    reader = Utf8Reader(body, charset)
     for run in active:
         run.resolve = reader.resolve
         run.fast = fast and not reader.lex  # a built node would hold the stand-ins of long strings

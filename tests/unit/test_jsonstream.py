@@ -281,3 +281,32 @@ def test_a_giant_string_is_not_held_by_the_parser() -> None:
     assert stream_query(body, {}, "$.n") == 1
     assert stream_query(body, {}, "$.blob") == "x" * (3 * 1024 * 1024) + "\n"
     assert len(stream_query(body, {}, "$.blob", count_only=True)) == 3 * 1024 * 1024 + 1
+
+
+LONG_NUMBERS = {
+    "top-level integer": b"1" * 5000,
+    "negative, then white space": b"-" + b"1" * 5000 + b"   ",
+    "at the end of a cut array": b"[1, " + b"1" * 5000,
+    "in an array": b"[" + b"1" * 5000 + b"]",
+    "after an escaped backslash": b'["\\\\", ' + b"1" * 5000 + b"]",
+    "a long fraction": b"[1." + b"1" * 5000 + b"]",
+    "in a string": b'["' + b"1" * 5000 + b'", "e' + b"1" * 30 + b'"]',
+}
+
+
+@pytest.mark.parametrize("shape", list(LONG_NUMBERS))
+@pytest.mark.parametrize("charset", ["utf-8", "utf-16"])
+def test_a_number_the_parser_cannot_read_is_not_json_as_on_the_tree(shape: str, charset: str) -> None:
+    """An integer over Python's digit limit raised inside ijson's C parser and could crash the process (issue 10 audit)."""
+    body = LONG_NUMBERS[shape].decode().encode(charset)
+    headers = {"content-type": f"application/json; charset={charset}"}
+    for path in ["$", "$..*", "$[0]"]:
+        want, got = tree(body, path, headers), streamed(body, path, headers)
+        assert same(want, got) or want == got, f"{shape}: {path}\n tree:     {want!r}\n streamed: {got!r}"
+
+
+def test_an_exponent_out_of_decimal_range_is_not_json_not_a_crash() -> None:
+    """The tree reads 1e<30 digits> as infinity; the parser's ``Decimal`` cannot: a large body says it is not JSON."""
+    body = b"[1, 1e" + b"1" * 30 + b"]"
+    assert streamed(body, "$[0]") == ("error", "the body is not JSON (a number's exponent has more than 18 digits)")
+    assert streamed(b"[1e-" + b"1" * 18 + b"]", "$[0]") == 0.0
