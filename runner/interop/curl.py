@@ -441,8 +441,10 @@ def _multipart(items: list[tuple[str, str]], ctx: _Context, book: SecretBook) ->
         try:
             part = parse_form(argument, literal=kind == "form-string")
         except FormSyntaxError as exc:
-            raise InputError(f"{ctx.where}: -F {argument!r}: {exc}") from None
+            raise InputError(f"{ctx.where}: -F {mask_literals(argument)!r}: {mask_literals(str(exc))}") from None
         name = part.name
+        if part.filename is not None:  # a file name may be a token too (-F 'x=...;filename=sk-...'): never written in clear
+            part.filename = book.text(part.filename)
         if part.ignored:
             ctx.notes.append(f"-F {name}: not converted (no runner equivalent): {'; '.join(part.ignored)}")
         value: Any

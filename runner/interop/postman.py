@@ -262,7 +262,7 @@ class _Importer:
                 if isinstance(field_, dict) and not field_.get("disabled") and field_.get("key"):
                     key = str(field_["key"])
                     value = self.template(str(field_.get("value") or ""))
-                    form[key] = self.secret(key, value) if is_credential_name(key) else value
+                    form[key] = self.secret(key, value) if is_credential_name(key) else self.book.text(value)
             if form:
                 out["form"] = form
         elif mode == "formdata":
@@ -275,7 +275,7 @@ class _Importer:
                     parts[key] = self.upload(field_.get("src"), notes, field_.get("contentType"))
                 else:
                     value = self.template(str(field_.get("value") or ""))
-                    value = self.secret(key, value) if is_credential_name(key) else value
+                    value = self.secret(key, value) if is_credential_name(key) else self.book.text(value)  # a token shape anywhere, as in headers
                     content_type = field_.get("contentType")  # Postman's text field may have its own type
                     parts[key] = {"value": value, "content_type": str(content_type)} if content_type else value
             if parts:
@@ -330,11 +330,11 @@ class _Importer:
             if result.status is not None:
                 expect["status"] = result.status
             if result.headers:
-                expect["headers"] = {**expect.get("headers", {}), **result.headers}
+                expect["headers"] = {**expect.get("headers", {}), **self.book.data(result.headers)}
             if result.json:
-                expect["json"] = {**expect.get("json", {}), **{path: self.template(v) for path, v in result.json.items()}}
+                expect["json"] = {**expect.get("json", {}), **{path: self.book.data(self.template(v)) for path, v in result.json.items()}}
             if result.body:
-                expect["body"] = {**expect.get("body", {}), **result.body}
+                expect["body"] = {**expect.get("body", {}), **self.book.data(result.body)}  # a token a script checks for is a secret variable too
             if result.max_ms is not None:
                 expect["max_ms"] = result.max_ms
             if expect:

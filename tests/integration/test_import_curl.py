@@ -78,6 +78,7 @@ CASES = {
     "url-query": ("curl --url-query 'page=2' --url-query 'q=a b*' --url-query '+raw=a%20b' '{url}/search?x=1'", {}),
     "multipart": ("curl -F title='My file' -F 'doc=@data.json;type=application/json' -F 'pic=@pic.bin;filename=photo.png' -F 'text=<body.txt' {url}/upload", {"data.json": '{"k": 1}', "pic.bin": "\x00\x01binary", "body.txt": "from a file"}),
     "multipart-part-types": ("curl -F 'meta={{\"a\":1}};type=application/json' -F 'q=\"quoted;value\";type=text/plain' -F 'named=hello;filename=h.txt' -F 'both=x;type=text/csv;filename=y.csv' -F 'md=<note.md;type=text/markdown' -F 'cs=v; type=text/plain; charset=utf-8' -F 'cut=a;b' --form-string 'raw=x;type=text/csv' {url}/upload", {"note.md": "# title"}),
+    "multipart-secret-filename": (f"curl -F 'x=hi;type=text/plain;filename={SECRET}' -F 'doc=@data.json;filename={SECRET}' {{url}}/upload", {"data.json": '{"k": 1}'}),
     "multipart-typed-text-only": ("curl -F 'meta={{\"a\":1}};type=application/json' -F plain=1 {url}/upload", {}),
     "basic-auth": ("curl -u 'bob:pa ss:word' {url}/private", {}),
     "oauth2-bearer": (f"curl --oauth2-bearer {SECRET} -X DELETE {{url}}/items/7", {}),

@@ -148,3 +148,25 @@ def test_a_file_that_is_not_json_is_refused(run_cli: Any, project: Path) -> None
     (project / "c.json").write_text("{not json")
     result = run_cli("import", "postman", "c.json", cwd=project)
     assert result.exit_code == 2 and "is not valid JSON" in result.stderr
+
+
+def test_a_token_in_a_form_field_or_a_checked_text_becomes_a_secret_variable(run_cli: Any, project: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(re.compile(".*")).respond_with_data(f"echo {TOKEN}")
+    url = httpserver.url_for("/x")
+    formdata = [{"key": "meta", "value": json.dumps({"k": TOKEN}), "type": "text", "contentType": "application/json"}, {"key": "plain", "value": TOKEN, "type": "text"}]
+    check = [f"pm.test('echoed', () => pm.expect(pm.response.text()).to.include('{TOKEN}'));"]
+    items = [
+        {"name": "multipart", "request": {"method": "POST", "url": url, "body": {"mode": "formdata", "formdata": formdata}}, "event": [{"listen": "test", "script": {"exec": check}}]},
+        {"name": "form", "request": {"method": "POST", "url": url, "body": {"mode": "urlencoded", "urlencoded": [{"key": "note", "value": TOKEN}]}}},
+    ]
+    (project / "c.json").write_text(json.dumps({"info": {"name": "c", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": items}))
+    imported = run_cli("import", "postman", "c.json", "-o", "out", cwd=project)
+    assert imported.exit_code == 0, imported.output
+    text = (project / "out" / "c.yaml").read_text(encoding="utf-8")
+    assert TOKEN not in text and TOKEN[:12] not in imported.output
+    env = {name: TOKEN for name in re.findall(r"'\{\{ env\.(\w+) \}\}'", text)}
+    ran = run_cli("run", "out", env=env)
+    assert ran.exit_code == 0, ran.output  # the check on the echoed token passes: it reads the variable
+    multipart, form = (request.get_data() for request, _ in httpserver.log)
+    assert json.dumps({"k": TOKEN}).encode() in multipart and TOKEN.encode() in multipart.split(b"plain")[1]
+    assert form == f"note={TOKEN}".encode()

@@ -120,3 +120,11 @@ def test_literal_template_delimiters_in_a_curl_line_are_sent_as_they_are(run_cli
     (request,) = spec.requests
     assert templates.render(request.headers["X-Tpl"], {}) == "{{name}} {%x%} ada"
     assert templates.render(request.body.value, {}) == "text with {{braces}}"
+
+
+@pytest.mark.parametrize("form", ["x=\"sk-live-0123456789abcdefXYZ;type=x", "x=1;type=sk-live-0123456789abcdefXYZ"], ids=["in-the-value", "in-the-type"])
+def test_a_form_error_shows_no_token(form: str, run_cli: Any, tmp_path: Path) -> None:
+    result = run_cli("import", "curl", f"curl -F '{form}' https://api.example.com/up", "-o", "out.yaml", cwd=tmp_path)
+    assert result.exit_code == 2 and "is not TYPE/SUBTYPE" in result.stderr
+    assert "0123456789ab" not in result.output and "****" in result.stderr
+    assert not (tmp_path / "out.yaml").exists()
