@@ -13,6 +13,7 @@ the start, then the list, then what sums it up.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Iterator
 
 from .. import __version__
@@ -137,8 +138,19 @@ def request_entry(result: RequestResult, redactor: Redactor) -> dict[str, Any]:
     """One request of the document, masked with what the redactor knows now."""
     entry: dict[str, Any] = redactor.mask_data(_request(result), UNMASKED_KEYS)
     # a captured mapping's keys are the server's: mask_data keeps keys, they may hold a secret
-    entry["captures"] = {name: redactor.mask_json(value) for name, value in entry["captures"].items()}
+    entry["captures"] = {name: _finite(redactor.mask_json(value)) for name, value in entry["captures"].items()}
     return entry
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with each float JSON cannot hold (a body's ``1e400`` is infinity) as the string JavaScript would print."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value
 
 
 def _request(result: RequestResult) -> dict[str, Any]:

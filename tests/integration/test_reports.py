@@ -375,3 +375,18 @@ def test_summary_reports_count_requests_they_do_not_list(run_cli, project: Path,
     root = etree.fromstring((project / "reports" / "junit.xml").read_bytes())
     XSD.assertValid(root)
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "2", "2")
+
+
+def test_a_captured_number_json_cannot_hold_is_written_as_javascript_prints_it(run_cli: Any, write: Any, project: Path, httpserver: HTTPServer) -> None:
+    """A body's ``1e400`` is infinity in Python: the JSON report stays strict JSON (no bare ``Infinity``)."""
+    httpserver.expect_request("/big").respond_with_data('{"big": 1e400, "many": [1e400, -1e400, 1.5]}', content_type="application/json")
+    path = write("big.yaml", f"name: big\nrequests:\n  - name: big\n    url: {httpserver.url_for('/big')}\n    capture:\n      big: {{json: $.big}}\n      many: {{json: $.many}}\n")
+    result = run_cli("run", str(path), "--report", "json:out.json", "--report", "junit:out.xml", cwd=project)
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    document = json.loads((project / "out.json").read_text(encoding="utf-8"), parse_constant=refuse)
+    captures = document["collections"][0]["requests"][0]["captures"]
+    assert captures == {"big": "Infinity", "many": ["Infinity", "-Infinity", 1.5]}
