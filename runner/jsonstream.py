@@ -37,6 +37,7 @@ MIB = 1024 * 1024
 STREAM_THRESHOLD = 1 * MIB  # a body larger than this is streamed, never parsed into a tree (its tree: up to ~10 MiB)
 BUDGET_FLOOR = 16 * MIB  # what the queries of a body may build, at least: about what the tree of a body at the threshold costs
 MAX_DEPTH = 100  # assertions.MAX_JSON_DEPTH
+RANGE_COST = 120  # a member remembered for duplicate keys: its tuple of three ints and its dict slot, beside its key
 
 
 class BudgetError(ValueError):
@@ -197,10 +198,10 @@ class _Query:
         self.own += size
         self.budget.live += size
         if self.budget.live > self.budget.limit:
-            what = "its selection" if not self.count_only else "the nodes it must test"
+            what = "its selection" if not self.count_only else "the nodes it must test and the object members it must remember (a later duplicate key undoes them)"
             raise BudgetError(
                 f"{self.path} needs more than {self.budget.limit / MIB:.0f} MiB of memory for {what} (the budget of a body of this size, shared by the checks of the response): "
-                "narrow the path (an index, a name, a filter) or check only how many nodes it selects (exists, length, filters: [count])"
+                + ("narrow the path (an index, a name)" if self.count_only else "narrow the path (an index, a name, a filter) or check only how many nodes it selects (exists, length, filters: [count])")
             )
 
     # -- results
@@ -385,6 +386,7 @@ class _Query:
         frame.key, frame.child = key, ordinal
         if frame.ranges is not None and key in frame.ranges:  # a duplicate key: the earlier value is gone, with what it gave
             start, end, count = frame.ranges.pop(key)
+            self._shrink(sys.getsizeof(key) + RANGE_COST)
             for position in range(start, end):
                 self.results[position] = None
             self.count -= count
@@ -433,6 +435,8 @@ class _Query:
                     self.results.append((state[2], CountedObject(count) if frame.is_map else Counted(count)))
         if frame.keys is not None:
             self._shrink(sum(sys.getsizeof(key) + 40 for key in frame.keys))
+        if frame.ranges:
+            self._shrink(sum(sys.getsizeof(key) + RANGE_COST for key in frame.ranges))
         if frame.deferred:
             self._resolve_deferred(frame)
         self._node_done(frame.value, frame.states, parent, frame)
@@ -475,6 +479,8 @@ class _Query:
     def _member_done(self, parent: _Frame) -> None:
         """A member's value is complete: what it gave is undone if its key comes again (the last value wins)."""
         if parent.ranges is not None and (len(self.results) > parent.mark[0] or self.count != parent.mark[1]):
+            if parent.key not in parent.ranges:  # remembered to the object's end: a wide object's members add up
+                self._grow(sys.getsizeof(parent.key) + RANGE_COST)
             parent.ranges[parent.key] = (parent.mark[0], len(self.results), self.count - parent.mark[1])
 
     def _emit(self, key: tuple[Any, ...], value: Any, i: int, built: bool) -> None:

@@ -310,3 +310,12 @@ def test_an_exponent_out_of_decimal_range_is_not_json_not_a_crash() -> None:
     body = b"[1, 1e" + b"1" * 30 + b"]"
     assert streamed(body, "$[0]") == ("error", "the body is not JSON (a number's exponent has more than 18 digits)")
     assert streamed(b"[1e-" + b"1" * 18 + b"]", "$[0]") == 0.0
+
+
+def test_the_members_remembered_for_duplicate_keys_count_against_the_budget() -> None:
+    """Counting ``$..*`` over an object of a million members remembered each key unbudgeted: 4.6x the body (issue 10 audit)."""
+    body = ("{" + ",".join(f'"k{i}": {i}' for i in range(20000)) + ', "k7": [1, 2]}').encode()
+    assert len(stream_query(body, {}, "$..*", count_only=True)) == len(json_value("$..*", parse_json(body.decode()))) == 20002
+    with pytest.raises(BudgetError, match=r"\$\.\* needs more than 1 MiB .* members it must remember"):
+        stream_query(body, {}, "$.*", count_only=True, budget=1024 * 1024)
+    assert len(stream_query(body, {}, "$.k7[*]", count_only=True, budget=1024 * 1024)) == 2  # a name selects: nothing remembered
