@@ -8,7 +8,7 @@ followed, any other subtree is skipped.  Only these are built as Python
 values: the selected nodes, a filter's candidates (one at a time: built,
 tested, kept or dropped), and the elements a negative index or slice may pick
 (the last ``k`` of them, or all for a general negative slice).  What is built
-counts against a budget (``budget_for``): a selection that would pass it
+counts against a budget (``jsonbudget``): a selection that would pass it
 raises ``BudgetError``, so that check fails with a message and the run goes on.
 
 A query whose predicate needs only how many nodes it selects (``exists``,
@@ -32,73 +32,16 @@ from collections import deque
 from typing import Any
 
 from .bodytext import CHUNK, Utf8Reader, body_charset, number_problem
+from .jsonbudget import MIB, RANGE_COST, Budget, BudgetError, Counted, CountedObject, budget_for, counts_only, result_size, scalar_size
 
-MIB = 1024 * 1024
+__all__ = ["BudgetError", "Counted", "CountedObject", "NotJsonError", "budget_for", "counts_only", "stream_queries", "stream_query"]
+
 STREAM_THRESHOLD = 1 * MIB  # a body larger than this is streamed, never parsed into a tree (its tree: up to ~10 MiB)
-BUDGET_FLOOR = 16 * MIB  # what the queries of a body may build, at least: about what the tree of a body at the threshold costs
 MAX_DEPTH = 100  # assertions.MAX_JSON_DEPTH
-RANGE_COST = 120  # a member remembered for duplicate keys: its tuple of three ints and its dict slot, beside its key
-
-
-class BudgetError(ValueError):
-    """The selection would build more than the budget allows; the message says how to narrow it."""
 
 
 class NotJsonError(ValueError):
     """The body is empty or not JSON; the message is the ``json_error`` the tree path gives."""
-
-
-def budget_for(size: int) -> int:
-    """How many bytes of Python values the queries of a body of ``size`` bytes may build: the body's size, 16 MiB at least."""
-    return max(size, BUDGET_FLOOR)
-
-
-class _Tally:
-    """A stand-in for a selection that was counted, not built: it has a length and nothing in it."""
-
-    total = 0
-
-    def __len__(self) -> int:
-        return self.total
-
-
-class Counted(_Tally, list):  # type: ignore[type-arg]
-    """What a count-only query selected: an array of ``total`` nodes, counted while streaming, not built."""
-
-    def __init__(self, count: int):
-        super().__init__()
-        self.total = count
-
-    def __repr__(self) -> str:
-        return f"({self.total} items, counted while streaming)"
-
-
-class CountedObject(_Tally, dict):  # type: ignore[type-arg]
-    """An object a count-only singular query selected: its number of members, not its members."""
-
-    def __init__(self, count: int):
-        super().__init__()
-        self.total = count
-
-    def __repr__(self) -> str:
-        return f"(an object of {self.total} members, counted while streaming)"
-
-
-COUNT_OPERATORS = frozenset({"exists", "length", "isEmpty", "type"})
-
-
-def counts_only(predicate: Any) -> bool:
-    """Whether ``predicate`` reads only how many nodes (or members) a selection has: no node need be built."""
-    if isinstance(predicate, list) and predicate and all(isinstance(item, dict) for item in predicate):
-        return all(counts_only(item) for item in predicate)  # several operator mappings: all must only count
-    if not isinstance(predicate, dict) or not predicate:
-        return False
-    filters = predicate.get("filters")
-    if filters is not None:
-        return filters == ["count"]
-    if "not" in predicate and not counts_only(predicate["not"]):
-        return False
-    return all(op in COUNT_OPERATORS or op == "not" for op in predicate) and not isinstance(predicate.get("type"), dict)
 
 
 # -- the automaton ---------------------------------------------------------------------------------
@@ -146,18 +89,10 @@ class _Frame:
         self.kept = False
 
 
-class _Budget:
-    """What the queries of one body may build together (``limit``) and have built (``live``), in estimated bytes."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.live = 0
-
-
 class _Query:
     """One JSONPath query run over the parse events of one body."""
 
-    def __init__(self, path: str, count_only: bool, budget: _Budget):
+    def __init__(self, path: str, count_only: bool, budget: Budget):
         from jsonpath_rfc9535.segments import JSONPathRecursiveDescentSegment
 
         from .query import compile_jsonpath
@@ -460,7 +395,7 @@ class _Query:
         if parent is None:
             return
         if parent.value is not None:
-            size = frame.size if frame is not None else _scalar_size(value) + 8
+            size = frame.size if frame is not None else scalar_size(value) + 8
             if frame is None:
                 self._grow(size)
             if parent.is_map:
@@ -495,7 +430,7 @@ class _Query:
                 continue
             self.results.append((key + (position,), node.value))
             self.kept = True
-            self._grow(_result_size(self.results[-1]))
+            self._grow(result_size(self.results[-1]))
 
     # -- negative indices and slices: decided at the array's end
 
@@ -508,7 +443,7 @@ class _Query:
         if store is None:
             width = _ring_width(selector)
             store = parent.deferred[slot] = deque(maxlen=width) if width else []
-        size = frame.size if frame is not None else _scalar_size(value) + 8
+        size = frame.size if frame is not None else scalar_size(value) + 8
         if isinstance(store, deque) and len(store) == store.maxlen:
             self._shrink(store[0][2])
         store.append((parent.child, value, size))
@@ -553,26 +488,6 @@ def _part(path: tuple[int, ...] | None, j: int, order: int) -> tuple[Any, ...]:
     descendant segment (its visits are in document order: pre-order); the tail's position last.
     """
     return (j, order) if path is None else ((path, j, order),)
-
-
-def _result_size(result: tuple[Any, Any]) -> int:
-    """About how many bytes one kept result costs: its entry, its sort key, its value when not a built container.
-
-    A ``..`` part of a key holds the visited node's path: counted whole for each
-    result (siblings share it: an over-estimate, on the safe side).
-    """
-    key, value = result
-    size = 8 + sys.getsizeof(result) + sys.getsizeof(key) + sum(32 if isinstance(part, int) else 96 + sys.getsizeof(part[0]) + 32 * len(part[0]) for part in key)
-    return size + (0 if isinstance(value, (dict, list)) else _scalar_size(value))
-
-
-def _scalar_size(value: Any) -> int:
-    """What holding a scalar costs the budget: its size, but 1 MiB at most.
-
-    The parser has already built the whole string by the time it is seen: keeping
-    one giant string adds nothing to the peak; the budget bounds how many values pile up.
-    """
-    return min(sys.getsizeof(value), MIB)
 
 
 def _ring_width(selector: Any) -> int:
@@ -633,7 +548,7 @@ def _one_pass(body: bytes, headers: Any, queries: list[tuple[str, bool]], budget
 
     from . import jsonfast
 
-    shared = _Budget(budget if budget is not None else budget_for(len(body)))
+    shared = Budget(budget if budget is not None else budget_for(len(body)))
     runs: list[Any] = []
     for path, count_only in queries:
         try:
