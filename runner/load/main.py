@@ -50,7 +50,10 @@ def run_load(settings: LoadSettings) -> int:
         for name in ("httpx", "httpcore"):  # their INFO lines quote every URL, which may hold a secret
             logging.getLogger(name).setLevel(logging.WARNING)
         environment = Environment(user_classes=user_classes, host=mock_url or "")
-        runner = _make_runner(environment, settings)
+        try:
+            runner = _make_runner(environment, settings)
+        except UsageError as exc:  # it may quote what was typed (--master-host, --master-wait): a secret is masked
+            raise exc.mask(plan.redactor.mask) from None
         if settings.web and not settings.worker:
             # Locust's web UI parses sys.argv with its own parser on every page it renders;
             # runner's options are not Locust's (``--web`` is ambiguous to it, an exit).
@@ -142,8 +145,12 @@ def _connect_worker(environment: Any, settings: LoadSettings) -> Any:
     tries = max(1, math.ceil(wait / 5.0))  # at most 5 s apart, as Locust's own
     runners.CONNECT_TIMEOUT = max(0.1, wait / tries)
     runners.CONNECT_RETRY_COUNT = tries - 1
+    from zmq.error import ZMQError
+
     try:
         return environment.create_worker_runner(settings.master_host, settings.master_port)
+    except ZMQError as exc:  # an address zmq cannot read (user:pass@host): its message quotes it whole
+        raise UsageError(f"runner load --worker: cannot connect to --master-host {settings.master_host!r} port {settings.master_port}: {exc.strerror}") from None
     except ConnectionError:
         where = f"{settings.master_host}:{settings.master_port}"
         raise UsageError(f"runner load --worker: no master answered on {where} within {settings.master_wait}; start it first (runner load ... --master --master-port {settings.master_port}), check --master-host and --master-port, or wait longer with --master-wait") from None

@@ -126,6 +126,15 @@ def test_a_worker_whose_master_never_answers_gives_up_after_master_wait(write: A
     assert f"no master answered on 127.0.0.1:{port} within 1s" in out and "--master-wait" in out and "Traceback" not in out
 
 
+@pytest.mark.parametrize(("host", "message"), [(f"user:{CANARY}@127.0.0.1", "cannot connect to --master-host 'user:****@127.0.0.1'"), (CANARY, "no master answered on ****:")], ids=["zmq-refuses-the-address", "no-master"])
+def test_a_worker_error_masks_a_secret_typed_as_the_master_host(host: str, message: str, write: Any, project: Path) -> None:
+    write("load/shop.yaml", COLLECTION)
+    code, out = _finish(_runner("load", "load", "--mock", "--worker", "--master-host", host, "--master-wait", "1s", cwd=project), timeout=30)
+    assert code == 2, out[-3000:]
+    assert message in out and "Traceback" not in out and "internal error" not in out, out[-3000:]
+    _no_canary(out)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
