@@ -338,18 +338,40 @@ class StreamMasker:
         if not any("\n" in value for value in values) and "\n" in self.pending:
             keep = min(keep, len(self.pending) - self.pending.rindex("\n") - 1)
         cut = len(self.pending) - keep
-        for start, end in self.redactor.partial_spans(self.pending):
-            if start < cut < end:  # part of a secret may go on in the next piece: hold it back whole
-                cut = start
-        if cut <= 0:
+        spans = self.redactor.partial_spans(self.pending)
+        held = cut
+        for start, end in spans:
+            if start < held < end:  # part of a secret may go on in the next piece: hold it back whole
+                held = start
+        if len(self.pending) - held > 4 * keep:
+            # Runs of a secret joined end to end, longer than any secret (a hostile stream): holding them
+            # whole would hold without end and rescan all of it for each piece.  The run is known to be a
+            # secret's already: show it as **** up to the cut and hold back only the last ``keep``.
+            return self._release(self._whole_secret_end(cut), spans)
+        if held <= 0:
             return ""
+        return self._release(self._whole_secret_end(held), [])
+
+    def _whole_secret_end(self, cut: int) -> int:
+        """``cut``, moved past a whole secret it would split (it is whole already)."""
         pattern = self.redactor.pattern()
         if pattern is not None:
             for match in pattern.finditer(self.pending):
-                if match.start() < cut < match.end():  # never cut inside a secret: it is whole already
+                if match.start() < cut < match.end():
                     cut = match.end()
-        shown, self.pending = self.pending[:cut], self.pending[cut:]
-        return self.redactor.mask(shown)
+        return cut
+
+    def _release(self, cut: int, spans: list[tuple[int, int]]) -> str:
+        """The text before ``cut``, masked, with the runs ``spans`` found in the whole pending text as ``****``."""
+        out, position = [], 0
+        for start, end in spans:
+            if start >= cut:
+                break
+            out += [self.pending[position:start], MASK]
+            position = min(end, cut)
+        out.append(self.pending[position:cut])
+        self.pending = self.pending[cut:]
+        return self.redactor.mask("".join(out))
 
     def flush(self) -> str:
         """Everything held back, masked (the stream ended)."""

@@ -203,3 +203,22 @@ def test_part_of_a_secret_streamed_across_pieces_is_held_back_and_masked() -> No
     text = f"{'x' * 80} Incorrect API key provided: {KEY[:14]}**** and more text after it {'y' * 40}"
     shown = "".join(masker.feed(text[start : start + 7]) for start in range(0, len(text), 7)) + masker.flush()
     assert shown == text.replace(KEY[:14], "****")
+
+
+def test_runs_of_a_secret_streamed_end_to_end_are_masked_with_a_bounded_hold() -> None:
+    """A hostile stream of 15-character runs of the key, back to back: held back whole, it was never shown and cost quadratic time."""
+    from runner.redact import StreamMasker
+
+    redactor = Redactor()
+    redactor.add(KEY)
+    masker = StreamMasker(redactor)
+    pieces = [KEY[index % 5 : index % 5 + 15] for index in range(2000)]
+    keep = max(len(form) for form in redactor.forms())  # the longest form of the key (its base64 is longer)
+    shown = []
+    for piece in pieces:
+        shown.append(masker.feed(piece))
+        assert len(masker.pending) <= 4 * keep + len(piece)  # bounded, whatever comes
+    shown.append(masker.flush())
+    text = "".join(shown)
+    assert len(text) > 0 and set(text) <= set("*")  # every character of the runs is masked
+    assert redactor.partial_spans(text) == []
